@@ -1,0 +1,36 @@
+/// A request the engine refused, with the contract's error code.
+public struct EngineError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// What kind of refusal this is; transports map it to a status or close code.
+    public enum Kind: Sendable, Equatable {
+        /// The input is invalid (HTTP 400).
+        case invalid
+        /// The payload is over the limit (HTTP 413).
+        case tooLarge
+        /// A limit on counts or rates was reached (HTTP 429).
+        case limit
+        /// The thing named does not exist (HTTP 404).
+        case notFound
+        /// The request conflicts with the current state (HTTP 409; on WebSocket an error message).
+        case conflict
+    }
+
+    /// The kind of refusal.
+    public let kind: Kind
+    /// The contract's snake_case code.
+    public let code: String
+    /// A human sentence.
+    public let message: String
+
+    /// Creates an error.
+    public init(_ kind: Kind, code: String, message: String) {
+        self.kind = kind
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code): \(message)" }
+
+    static func invalidTopic(_ name: String) -> EngineError {
+        EngineError(.invalid, code: "invalid_topic", message: "'\(name.prefix(140))' is not a valid topic name: 1 to 128 characters, segments of A-Z a-z 0-9 _ - joined by single dots.")
+    }
+}

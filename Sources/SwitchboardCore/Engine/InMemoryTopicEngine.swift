@@ -1,0 +1,190 @@
+import NIOCore
+import Synchronization
+
+/// The topic engine of one broker process: every topic in memory.
+public final class InMemoryTopicEngine: TopicEngine {
+    /// The settings in force.
+    public let configuration: EngineConfiguration
+    /// The engine's counters.
+    public let stats = EngineStats()
+
+    let topics = Mutex<[String: Topic]>([:])
+    let compressor: CompressorPool
+    let now: @Sendable () -> Int64
+    private let generations = Atomic<UInt64>(0)
+
+    /// Creates an engine; `now` gives wall-clock µs and is replaceable in tests.
+    public init(configuration: EngineConfiguration = .init(), now: @escaping @Sendable () -> Int64 = WallClock.micros) throws {
+        self.configuration = configuration
+        self.compressor = try CompressorPool(level: configuration.zstdLevel)
+        self.now = now
+    }
+
+    /// The number of topics that exist.
+    public var topicCount: Int { topics.withLock { $0.count } }
+
+    // MARK: Publishing
+
+    public func publish(_ request: PublishRequest) throws(EngineError) -> PublishReceipt {
+        try validate(request)
+        while true {
+            let topic = try topic(named: request.topic, create: true)!
+            if let receipt = append(request, to: topic) { return receipt }
+        }
+    }
+
+    public func publish(batch: [PublishRequest]) throws(BatchError) -> [PublishReceipt] {
+        guard !batch.isEmpty else {
+            throw BatchError(index: 0, error: EngineError(.invalid, code: "invalid_batch", message: "The batch has no events."))
+        }
+        for (index, request) in batch.enumerated() {
+            do { try validate(request) } catch { throw BatchError(index: index, error: error) }
+        }
+        try reserveTopics(for: batch)
+        var receipts: [PublishReceipt] = []
+        receipts.reserveCapacity(batch.count)
+        for request in batch {
+            while true {
+                // The topics were created above; only an operator's delete races with this, and then it is recreated.
+                guard let topic = try? topic(named: request.topic, create: true) else { continue }
+                if let receipt = append(request, to: topic) {
+                    receipts.append(receipt)
+                    break
+                }
+            }
+        }
+        return receipts
+    }
+
+    private func validate(_ request: PublishRequest) throws(EngineError) {
+        guard TopicName.isValid(request.topic) else { throw .invalidTopic(request.topic) }
+        guard request.payload.readableBytes <= configuration.maxPayloadBytes else {
+            throw EngineError(.tooLarge, code: "payload_too_large", message: "The payload is \(request.payload.readableBytes) bytes; the limit is \(configuration.maxPayloadBytes).")
+        }
+        if let key = request.idempotencyKey, !TopicName.isValidIdempotencyKey(key) {
+            throw EngineError(.invalid, code: "invalid_idempotency_key", message: "An idempotency key is 1 to 128 URL-safe characters (A-Z a-z 0-9 - . _ ~).")
+        }
+    }
+
+    /// Creates every topic a batch needs, or none if that would exceed the topic limit.
+    private func reserveTopics(for batch: [PublishRequest]) throws(BatchError) {
+        let time = now()
+        let failure: Int? = topics.withLock { topics in
+            var missing: [(Int, String)] = []
+            var seen = Set<String>()
+            for (index, request) in batch.enumerated() where topics[request.topic] == nil && seen.insert(request.topic).inserted {
+                missing.append((index, request.topic))
+            }
+            if topics.count + missing.count > configuration.maxTopics {
+                return missing[max(0, configuration.maxTopics - topics.count)].0
+            }
+            for (_, name) in missing {
+                topics[name] = Topic(name: name, limits: configuration.ringLimits, now: time)
+            }
+            return nil
+        }
+        if let failure { throw BatchError(index: failure, error: topicLimitError) }
+    }
+
+    private var topicLimitError: EngineError {
+        EngineError(.limit, code: "limit_reached", message: "The broker holds its maximum of \(configuration.maxTopics) topics.")
+    }
+
+    /// Appends under the topic's lock; nil if the topic was retired meanwhile (look it up again).
+    private func append(_ request: PublishRequest, to topic: Topic) -> PublishReceipt? {
+        let time = now()
+        let outcome: (PublishReceipt, Bool)? = topic.state.withLock { state in
+            guard !state.retired else { return nil }
+            if let key = request.idempotencyKey, let first = state.ring.event(idempotencyKey: key) {
+                return (PublishReceipt(topic: topic.name, seq: first.seq, epoch: state.epoch, ts: first.ts, duplicate: true), false)
+            }
+            let event = state.ring.append(payload: request.payload, contentType: request.contentType, ts: time, idempotencyKey: request.idempotencyKey)
+            let schedule = !state.passScheduled
+            state.passScheduled = true
+            return (PublishReceipt(topic: topic.name, seq: event.seq, epoch: state.epoch, ts: event.ts, duplicate: false), schedule)
+        }
+        guard let (receipt, schedule) = outcome else { return nil }
+        if !receipt.duplicate {
+            stats.eventsPublished.add(1, ordering: .relaxed)
+            stats.bytesReceived.add(UInt64(request.payload.readableBytes), ordering: .relaxed)
+        }
+        if schedule {
+            let compressor = self.compressor
+            let stats = self.stats
+            Task { topic.runPasses(compressor: compressor, stats: stats) }
+        }
+        return receipt
+    }
+
+    // MARK: Topics
+
+    /// The topic named `name`, created when `create` is set and the limit allows.
+    func topic(named name: String, create: Bool) throws(EngineError) -> Topic? {
+        let time = now()
+        let result: Result<Topic?, EngineError> = topics.withLock { topics in
+            if let existing = topics[name] { return .success(existing) }
+            guard create else { return .success(nil) }
+            guard topics.count < configuration.maxTopics else { return .failure(topicLimitError) }
+            let topic = Topic(name: name, limits: configuration.ringLimits, now: time)
+            topics[name] = topic
+            return .success(topic)
+        }
+        return try result.get()
+    }
+
+    public func topicInfo(_ name: String) -> TopicInfo? {
+        (try? topic(named: name, create: false))??.info
+    }
+
+    /// Snapshots of every topic whose name starts with `prefix`, sorted by name.
+    public func topicInfos(prefix: String = "") -> [TopicInfo] {
+        let all = topics.withLock { Array($0.values) }
+        return all.filter { $0.name.hasPrefix(prefix) }.map(\.info).sorted { $0.name < $1.name }
+    }
+
+    public func deleteTopic(_ name: String) -> Bool {
+        guard let topic = topics.withLock({ $0.removeValue(forKey: name) }) else { return false }
+        let subscriptions = topic.state.withLock { state in
+            state.retired = true
+            defer { state.subscriptions.removeAll() }
+            return Array(state.subscriptions.values)
+        }
+        for subscription in subscriptions {
+            subscription.subscriber.withQueue { queue in
+                guard queue.isCurrent(topic: name, generation: subscription.generation) else { return }
+                queue.deactivate(topic: name)
+                queue.push(.deleted(topic: name))
+            }
+        }
+        return true
+    }
+
+    /// Applies age limits and drops idle topics; returns the names dropped.
+    ///
+    /// A topic is idle when it has no subscribers and its newest event (or, with none, its
+    /// creation) is older than ``EngineConfiguration/idleTopicSeconds``.
+    @discardableResult
+    public func sweep() -> [String] {
+        let time = now()
+        let idleCutoff = time - Int64(configuration.idleTopicSeconds) * 1_000_000
+        return topics.withLock { topics in
+            var dropped: [String] = []
+            for (name, topic) in topics {
+                let idle = topic.state.withLock { state in
+                    state.ring.evict(now: time)
+                    let lastUse = max(state.ring.newest?.ts ?? 0, state.createdAt)
+                    guard state.subscriptions.isEmpty, lastUse < idleCutoff else { return false }
+                    state.retired = true
+                    return true
+                }
+                if idle { dropped.append(name) }
+            }
+            for name in dropped { topics.removeValue(forKey: name) }
+            return dropped
+        }
+    }
+
+    func nextGeneration() -> UInt64 {
+        generations.wrappingAdd(1, ordering: .relaxed).newValue
+    }
+}

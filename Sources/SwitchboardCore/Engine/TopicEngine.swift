@@ -1,0 +1,77 @@
+public import NIOCore
+
+/// One event to publish.
+public struct PublishRequest: Sendable {
+    /// The topic to publish to.
+    public var topic: String
+    /// The payload bytes.
+    public var payload: ByteBuffer
+    /// The publisher's content type, kept verbatim.
+    public var contentType: String
+    /// An optional idempotency key (1 to 128 URL-safe characters).
+    public var idempotencyKey: String?
+
+    /// Creates a publish request.
+    public init(topic: String, payload: ByteBuffer, contentType: String = "application/octet-stream", idempotencyKey: String? = nil) {
+        self.topic = topic
+        self.payload = payload
+        self.contentType = contentType
+        self.idempotencyKey = idempotencyKey
+    }
+}
+
+/// What a publish gives back.
+public struct PublishReceipt: Sendable, Equatable {
+    /// The topic published to.
+    public var topic: String
+    /// The event's seq.
+    public var seq: UInt64
+    /// The topic's epoch.
+    public var epoch: String
+    /// The broker's receive time, µs since the Unix epoch.
+    public var ts: Int64
+    /// Whether an earlier publish with the same idempotency key answered this one.
+    public var duplicate: Bool
+}
+
+/// What a subscribe gives back; the `subscribed` message says the same to the client.
+public struct SubscribeReceipt: Sendable, Equatable {
+    /// The topic's epoch.
+    public var epoch: String
+    /// The topic's newest seq at the moment of subscribing.
+    public var seq: UInt64
+    /// Whether the client's epoch was stale and the replay restarted at the current buffer.
+    public var reset: Bool
+}
+
+/// A batch entry the engine refused, with its index.
+public struct BatchError: Error, Sendable, Equatable {
+    /// The index of the first bad entry.
+    public var index: Int
+    /// Why it was refused.
+    public var error: EngineError
+}
+
+/// The topic engine: topics, their buffers and fan-out, behind one small interface.
+///
+/// The in-memory engine implements it today; an engine sharing topics between broker nodes
+/// through Redis (Streams for history, pub/sub for live fan-out) can implement it later
+/// without touching the transports.
+public protocol TopicEngine: Sendable {
+    /// The engine's counters.
+    var stats: EngineStats { get }
+    /// Publishes one event.
+    func publish(_ request: PublishRequest) async throws(EngineError) -> PublishReceipt
+    /// Publishes every event or none; the error names the first bad entry.
+    func publish(batch: [PublishRequest]) async throws(BatchError) -> [PublishReceipt]
+    /// Subscribes `subscriber` to `topic` from `start`; `subscribed`, any gap and the replay are queued before returning.
+    func subscribe(_ subscriber: Subscriber, topic: String, from start: StartPosition, id: RequestID?) async throws(EngineError) -> SubscribeReceipt
+    /// Ends one subscription and queues `unsubscribed`.
+    func unsubscribe(_ subscriber: Subscriber, topic: String, id: RequestID?) async throws(EngineError)
+    /// Ends every subscription of a subscriber that went away.
+    func remove(_ subscriber: Subscriber) async
+    /// A snapshot of one topic, if it exists.
+    func topicInfo(_ name: String) async -> TopicInfo?
+    /// Deletes a topic: its subscribers get `deleted`, its next use starts a new epoch. Returns whether it existed.
+    func deleteTopic(_ name: String) async -> Bool
+}
