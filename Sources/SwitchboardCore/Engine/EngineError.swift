@@ -30,7 +30,8 @@ public struct EngineError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var description: String { "\(code): \(message)" }
 
-    static func invalidTopic(_ name: String) -> EngineError {
+    /// The contract's error for a bad topic name.
+    public static func invalidTopic(_ name: String) -> EngineError {
         EngineError(.invalid, code: "invalid_topic", message: "'\(name.prefix(140))' is not a valid topic name: 1 to 128 characters, segments of A-Z a-z 0-9 _ - joined by single dots.")
     }
 }

@@ -1,7 +1,7 @@
 import NIOCore
 
 extension InMemoryTopicEngine {
-    public func subscribe(_ subscriber: Subscriber, topic name: String, from start: StartPosition, id: RequestID?) throws(EngineError) -> SubscribeReceipt {
+    public func subscribe(_ subscriber: Subscriber, topic name: String, from start: StartPosition, id: MessageID?) throws(EngineError) -> SubscribeReceipt {
         guard TopicName.isValid(name) else { throw .invalidTopic(name) }
         while true {
             let topic = try topic(named: name, create: true)!
@@ -12,7 +12,7 @@ extension InMemoryTopicEngine {
     /// Registers the subscription and queues `subscribed`, any gap and the replay, all under
     /// the topic's lock so that the next fan-out pass can only come after them.
     /// Returns nil when the topic was retired meanwhile.
-    private func attach(_ subscriber: Subscriber, to topic: Topic, from start: StartPosition, id: RequestID?) throws(EngineError) -> SubscribeReceipt? {
+    private func attach(_ subscriber: Subscriber, to topic: Topic, from start: StartPosition, id: MessageID?) throws(EngineError) -> SubscribeReceipt? {
         let generation = nextGeneration()
         let compressor = self.compressor
         let stats = self.stats
@@ -55,7 +55,7 @@ extension InMemoryTopicEngine {
         return try outcome?.get()
     }
 
-    public func unsubscribe(_ subscriber: Subscriber, topic name: String, id: RequestID?) throws(EngineError) {
+    public func unsubscribe(_ subscriber: Subscriber, topic name: String, id: MessageID?) throws(EngineError) {
         guard TopicName.isValid(name) else { throw .invalidTopic(name) }
         let wasSubscribed = subscriber.withQueue { queue in
             guard queue.deactivate(topic: name) else { return false }

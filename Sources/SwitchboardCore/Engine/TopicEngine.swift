@@ -65,9 +65,9 @@ public protocol TopicEngine: Sendable {
     /// Publishes every event or none; the error names the first bad entry.
     func publish(batch: [PublishRequest]) async throws(BatchError) -> [PublishReceipt]
     /// Subscribes `subscriber` to `topic` from `start`; `subscribed`, any gap and the replay are queued before returning.
-    func subscribe(_ subscriber: Subscriber, topic: String, from start: StartPosition, id: RequestID?) async throws(EngineError) -> SubscribeReceipt
+    func subscribe(_ subscriber: Subscriber, topic: String, from start: StartPosition, id: MessageID?) async throws(EngineError) -> SubscribeReceipt
     /// Ends one subscription and queues `unsubscribed`.
-    func unsubscribe(_ subscriber: Subscriber, topic: String, id: RequestID?) async throws(EngineError)
+    func unsubscribe(_ subscriber: Subscriber, topic: String, id: MessageID?) async throws(EngineError)
     /// Ends every subscription of a subscriber that went away.
     func remove(_ subscriber: Subscriber) async
     /// A snapshot of one topic, if it exists.

@@ -83,7 +83,7 @@ public struct RingBuffer: Sendable {
     public func events(after: UInt64, limit: Int = .max) -> [Event] {
         guard let first = events.first?.seq, after < newestSeq, limit > 0 else { return [] }
         let start = after < first ? 0 : Int(after - first + 1)
-        let end = min(events.count, start + limit)
+        let end = start + min(limit, events.count - start)
         return Array(events[start..<end])
     }
 

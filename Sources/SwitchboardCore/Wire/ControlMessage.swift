@@ -3,13 +3,13 @@ public import NIOCore
 /// A JSON control message from the broker to a WebSocket client (a text frame).
 public enum ControlMessage: Sendable, Equatable {
     /// A subscription is active; comes before any event or gap of it.
-    case subscribed(topic: String, epoch: String, seq: UInt64, reset: Bool, id: RequestID?)
+    case subscribed(topic: String, epoch: String, seq: UInt64, reset: Bool, id: MessageID?)
     /// A subscription ended at the client's request.
-    case unsubscribed(topic: String, id: RequestID?)
+    case unsubscribed(topic: String, id: MessageID?)
     /// Events `from...to` will never reach this connection.
     case gap(Gap)
     /// A request failed; the connection stays open.
-    case error(code: String, message: String, id: RequestID?)
+    case error(code: String, message: String, id: MessageID?)
     /// An operator deleted the topic; the subscription ended.
     case deleted(topic: String)
 
@@ -59,7 +59,7 @@ public enum ControlMessage: Sendable, Equatable {
 }
 
 /// A client's request `id`, echoed verbatim in answers: a JSON number or string.
-public enum RequestID: Sendable, Equatable, Hashable {
+public enum MessageID: Sendable, Equatable, Hashable {
     /// A numeric id, kept as the JSON text the client sent (so 1.50 stays 1.50).
     case number(String)
     /// A string id.
@@ -117,5 +117,19 @@ public struct JSONWriter {
             }
         }
         return out + "\""
+    }
+}
+
+extension MessageID: Decodable {
+    /// Decodes a JSON number (kept as its text) or string.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let int = try? container.decode(Int64.self) {
+            self = .number(String(int))
+        } else if let double = try? container.decode(Double.self), double.isFinite {
+            self = .number(String(double))
+        } else {
+            self = .string(try container.decode(String.self))
+        }
     }
 }

@@ -1,0 +1,84 @@
+import Hummingbird
+import HummingbirdWebSocket
+public import Logging
+import NIOCore
+public import ServiceLifecycle
+public import SwitchboardCore
+
+/// A Switchboard broker: the topic engine put on the wire.
+///
+/// ``services(onListening:)`` gives the services to run in one `ServiceGroup`; on graceful
+/// shutdown the drain service goes first (refuse new work, close WebSockets with 1001,
+/// wait up to the drain timeout), then the HTTP server stops.
+public struct Broker: Sendable {
+    /// The settings in force.
+    public let configuration: BrokerConfiguration
+    /// The topic engine.
+    public let engine: InMemoryTopicEngine
+    let state = BrokerState()
+    let logger: Logger
+
+    /// Creates a broker; throws if the settings cannot be used.
+    public init(configuration: BrokerConfiguration, logger: Logger = Logger(label: "switchboard")) throws {
+        try configuration.validate()
+        self.configuration = configuration
+        self.engine = try InMemoryTopicEngine(configuration: configuration.engine)
+        self.logger = logger
+    }
+
+    /// The services that make up the broker, in start order.
+    ///
+    /// - Parameter onListening: called once the server accepts connections, with the host and real port.
+    public func services(onListening: @escaping @Sendable (_ host: String, _ port: Int) async -> Void = { _, _ in }) -> [any Service] {
+        let router = makeRouter()
+        let webSocket = WebSocketServerConfiguration(
+            maxFrameSize: configuration.maxClientFrameBytes,
+            autoPing: .enabled(timePeriod: .seconds(configuration.pingIntervalSeconds)),
+            closeTimeout: .seconds(5)
+        )
+        let host = configuration.host
+        let app = Application(
+            router: router,
+            server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: webSocket)),
+            configuration: .init(address: .hostname(host, port: configuration.port), serverName: nil),
+            onServerRunning: { channel in
+                await onListening(host, channel.localAddress?.port ?? 0)
+            },
+            logger: logger
+        )
+        return [
+            app,
+            IdleTopicSweeper(engine: engine, interval: .seconds(min(60, max(1, configuration.engine.idleTopicSeconds / 4)))),
+            DrainService(state: state, timeout: .seconds(configuration.drainTimeoutSeconds), logger: logger),
+        ]
+    }
+
+    func makeRouter() -> Router<BrokerRequestContext> {
+        let router = Router(context: BrokerRequestContext.self)
+        router.add(middleware: JSONErrorMiddleware(knownPaths: Self.isKnownPath))
+        router.get("/healthz") { _, _ in Response.json("{\"status\":\"ok\"}") }
+        router.get("/readyz") { [state] _, _ in
+            state.isDraining ? Response.json("{\"status\":\"draining\"}", status: .serviceUnavailable) : Response.json("{\"status\":\"ready\"}")
+        }
+        PublishRoutes<BrokerRequestContext>(engine: engine, state: state, maxPayloadBytes: configuration.engine.maxPayloadBytes)
+            .register(on: router)
+        WebSocketRoutes(engine: engine, state: state, configuration: configuration, logger: logger).register(on: router)
+        return router
+    }
+
+    static func isKnownPath(_ path: String) -> Bool {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        switch parts.count {
+        case 3: return ["/v1/publish", "/v1/ws"].contains(path)
+        case 4: return parts[1] == "v1" && parts[2] == "topics"
+        case 2: return ["/healthz", "/readyz"].contains(path)
+        default: return false
+        }
+    }
+}
+
+/// Formats the contract's listening line, with IPv6 hosts in brackets.
+public func listeningLine(host: String, port: Int) -> String {
+    let shown = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+    return "switchboard listening on http://\(shown):\(port)"
+}

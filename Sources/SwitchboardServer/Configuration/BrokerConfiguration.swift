@@ -1,0 +1,107 @@
+public import SwitchboardCore
+
+/// Everything a broker needs to run; the defaults are the embedded defaults of `switchboard`.
+public struct BrokerConfiguration: Sendable, Equatable {
+    /// The address to listen on.
+    public var host: String
+    /// The port to listen on; 0 picks a free one.
+    public var port: Int
+    /// The topic engine's settings.
+    public var engine: EngineConfiguration
+    /// The most bytes of frames queued for one subscriber before the slow-consumer policy applies.
+    public var subscriberQueueBytes: Int
+    /// What happens to a subscriber that reads too slowly.
+    public var slowConsumer: SlowConsumerPolicy
+    /// Seconds between WebSocket pings; a connection that does not answer is closed.
+    public var pingIntervalSeconds: Int
+    /// Seconds a SIGTERM waits for connections to close before the process exits.
+    public var drainTimeoutSeconds: Int
+    /// The largest frame a WebSocket client may send, in bytes (larger: close 1009).
+    public var maxClientFrameBytes: Int
+    /// The most subscriptions one WebSocket connection may hold.
+    public var maxSubscriptionsPerConnection: Int
+    /// Serve anyone on a non-loopback address although no credentials are configured.
+    public var allowAnonymous: Bool
+    /// Credentials named by the contract; not implemented yet, so setting any is refused at start.
+    public var credentials: Credentials
+
+    /// Credential settings as the contract names them.
+    public struct Credentials: Sendable, Equatable {
+        /// A token that may do everything.
+        public var adminToken: String?
+        /// Tokens that may publish to any topic.
+        public var publishTokens: [String]
+        /// The HS256 secret for JWTs.
+        public var jwtSecret: String?
+        /// A PEM file with the RS256/ES256 public key for JWTs.
+        public var jwtPublicKeyFile: String?
+        /// Serve `/metrics` without credentials.
+        public var metricsPublic: Bool
+
+        /// No credentials.
+        public init(adminToken: String? = nil, publishTokens: [String] = [], jwtSecret: String? = nil, jwtPublicKeyFile: String? = nil, metricsPublic: Bool = false) {
+            self.adminToken = adminToken
+            self.publishTokens = publishTokens
+            self.jwtSecret = jwtSecret
+            self.jwtPublicKeyFile = jwtPublicKeyFile
+            self.metricsPublic = metricsPublic
+        }
+
+        /// Whether any credential is configured.
+        public var isConfigured: Bool {
+            adminToken != nil || !publishTokens.isEmpty || jwtSecret != nil || jwtPublicKeyFile != nil
+        }
+    }
+
+    /// Creates a configuration; every argument has the embedded default.
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = 8080,
+        engine: EngineConfiguration = .init(),
+        subscriberQueueBytes: Int = 4_194_304,
+        slowConsumer: SlowConsumerPolicy = .drop,
+        pingIntervalSeconds: Int = 20,
+        drainTimeoutSeconds: Int = 10,
+        maxClientFrameBytes: Int = 65_536,
+        maxSubscriptionsPerConnection: Int = 1000,
+        allowAnonymous: Bool = false,
+        credentials: Credentials = .init()
+    ) {
+        self.host = host
+        self.port = port
+        self.engine = engine
+        self.subscriberQueueBytes = subscriberQueueBytes
+        self.slowConsumer = slowConsumer
+        self.pingIntervalSeconds = pingIntervalSeconds
+        self.drainTimeoutSeconds = drainTimeoutSeconds
+        self.maxClientFrameBytes = maxClientFrameBytes
+        self.maxSubscriptionsPerConnection = maxSubscriptionsPerConnection
+        self.allowAnonymous = allowAnonymous
+        self.credentials = credentials
+    }
+
+    /// Whether `host` is a loopback address or name.
+    public static func isLoopback(_ host: String) -> Bool {
+        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        return bare == "localhost" || bare == "::1" || bare.hasPrefix("127.")
+    }
+
+    /// Checks the combination of settings before anything starts.
+    public func validate() throws(ConfigurationError) {
+        if credentials.isConfigured {
+            throw ConfigurationError("credentials (--admin-token, --publish-token, --jwt-secret, --jwt-public-key) are not supported by this build yet; refusing to start rather than run without the protection you asked for")
+        }
+        if !Self.isLoopback(host) && !allowAnonymous {
+            throw ConfigurationError("refusing to listen on \(host): no credentials are configured, so the broker only binds to loopback (127.0.0.0/8, ::1, localhost); pass --allow-anonymous to serve anyone on \(host)")
+        }
+    }
+}
+
+/// A setting that cannot be used, with a message for the operator.
+public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
+    /// What is wrong and how to fix it.
+    public let description: String
+
+    /// Creates an error with a message.
+    public init(_ description: String) { self.description = description }
+}

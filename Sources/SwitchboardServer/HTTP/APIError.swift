@@ -1,0 +1,92 @@
+public import Hummingbird
+public import SwitchboardCore
+
+/// An error answered with the contract's JSON body: `{"error":{"code","message",…}}`.
+public struct APIError: HTTPResponseError, CustomStringConvertible {
+    /// The HTTP status.
+    public let status: HTTPResponse.Status
+    /// The contract's snake_case code.
+    public let code: String
+    /// A human sentence.
+    public let message: String
+    /// For batch errors: the index of the first bad entry.
+    public let index: Int?
+
+    /// Creates an error.
+    public init(_ status: HTTPResponse.Status, code: String, message: String, index: Int? = nil) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.index = index
+    }
+
+    /// The engine's refusal with the status its kind maps to.
+    public init(_ error: EngineError, index: Int? = nil) {
+        let status: HTTPResponse.Status = switch error.kind {
+        case .invalid: .badRequest
+        case .tooLarge: .contentTooLarge
+        case .limit: .tooManyRequests
+        case .notFound: .notFound
+        case .conflict: .conflict
+        }
+        self.init(status, code: error.code, message: error.message, index: index)
+    }
+
+    public var description: String { "\(status.code) \(code): \(message)" }
+
+    /// The JSON body.
+    public var json: String {
+        var inner = JSONWriter()
+        inner.field("code", string: code)
+        inner.field("message", string: message)
+        if let index { inner.field("index", raw: String(index)) }
+        var outer = JSONWriter()
+        outer.field("error", raw: inner.finish())
+        return outer.finish()
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var response = Response.json(json, status: status)
+        if status == .serviceUnavailable { response.headers[.retryAfter] = "1" }
+        return response
+    }
+
+    static let shuttingDown = APIError(.serviceUnavailable, code: "shutting_down", message: "The broker is shutting down.")
+}
+
+extension Response {
+    /// A response with a JSON body.
+    static func json(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(
+            status: status,
+            headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(string: text))
+        )
+    }
+}
+
+/// Turns every error that is not already the contract's JSON into it, so no route answers
+/// an empty or HTML error.
+struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// Paths that exist, to tell 405 (wrong method) from 404 (unknown route).
+    let knownPaths: @Sendable (String) -> Bool
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as APIError {
+            throw error
+        } catch let error as HTTPError {
+            switch error.status {
+            case .notFound where knownPaths(request.uri.path):
+                throw APIError(.methodNotAllowed, code: "method_not_allowed", message: "\(request.method) is not allowed on \(request.uri.path).")
+            case .notFound:
+                throw APIError(.notFound, code: "not_found", message: "No route matches \(request.method) \(request.uri.path).")
+            case .contentTooLarge:
+                throw APIError(.contentTooLarge, code: "payload_too_large", message: error.body ?? "The request body is too large.")
+            default:
+                throw APIError(error.status, code: "http_\(error.status.code)", message: error.body ?? error.status.reasonPhrase)
+            }
+        }
+    }
+}

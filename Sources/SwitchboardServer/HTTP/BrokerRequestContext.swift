@@ -1,0 +1,22 @@
+import Hummingbird
+import HummingbirdWebSocket
+import NIOCore
+
+/// The request context of every route: Hummingbird's core storage, the WebSocket handler
+/// reference for upgrades, and the peer's address for logs and operators.
+struct BrokerRequestContext: RequestContext, WebSocketRequestContext {
+    var coreContext: CoreRequestContextStorage
+    let webSocket: WebSocketHandlerReference<Self>
+    /// The remote address as text, e.g. `127.0.0.1:53422`.
+    let remoteAddress: String
+
+    init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.webSocket = .init()
+        if let address = source.channel.remoteAddress, let ip = address.ipAddress, let port = address.port {
+            self.remoteAddress = ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
+        } else {
+            self.remoteAddress = "unknown"
+        }
+    }
+}

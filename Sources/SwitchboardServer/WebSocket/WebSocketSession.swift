@@ -1,0 +1,121 @@
+import Foundation
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import NIOWebSocket
+import SwitchboardCore
+
+/// One WebSocket connection: reads the client's requests and writes what its queue holds.
+///
+/// Reading and writing run side by side. The engine never waits on this connection: it
+/// pushes into the ``Subscriber`` queue, and the writer here takes everything queued at
+/// once and writes it, so a slow socket only fills this connection's bounded queue.
+struct WebSocketSession {
+    let engine: any TopicEngine
+    let state: BrokerState
+    let subscriber: Subscriber
+    let upgrade: UpgradeRequest
+    let maxMessageBytes: Int
+    let logger: Logger
+
+    /// How long to wait for the client's answer to a close the broker sent.
+    static let closeWait: Duration = .seconds(5)
+
+    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
+        state.add(subscriber)
+        defer { state.remove(subscriber) }
+        for topic in upgrade.topics {
+            await subscribe(topic: topic, start: .live, id: nil)
+        }
+        if state.isDraining { subscriber.close(code: 1001, reason: "shutting down") }
+
+        do {
+            try await runLoops(inbound: inbound, outbound: outbound)
+        } catch {
+            logger.debug("WebSocket session ended", metadata: ["connection": "\(subscriber.id)", "error": "\(error)"])
+        }
+        subscriber.finish()
+        await engine.remove(subscriber)
+    }
+
+    private func runLoops(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try await write(to: outbound)
+                return false
+            }
+            group.addTask {
+                try await read(inbound)
+                return true
+            }
+            // Whichever side ends first ends the session: the client went away, or the
+            // broker sent a close and waits a little for the client's answer.
+            let readerEnded = try await group.next() ?? true
+            if !readerEnded {
+                group.addTask {
+                    try await Task.sleep(for: Self.closeWait)
+                    return true
+                }
+                _ = try await group.next()
+            }
+            subscriber.finish()
+            group.cancelAll()
+        }
+    }
+
+    private func read(_ inbound: WebSocketInboundStream) async throws {
+        for try await message in inbound.messages(maxSize: maxMessageBytes) {
+            switch message {
+            case .text(let text):
+                await handle(text)
+            case .binary:
+                subscriber.send(.error(code: "binary_not_accepted", message: "Requests are JSON text frames; binary frames are not accepted.", id: nil))
+            }
+        }
+    }
+
+    private func handle(_ text: String) async {
+        switch ClientRequest.parse(text) {
+        case .failure(let failure):
+            subscriber.send(.error(code: failure.code, message: failure.message, id: failure.id))
+        case .success((.subscribe(let topic, let start), let id)):
+            await subscribe(topic: topic, start: start, id: id)
+        case .success((.unsubscribe(let topic), let id)):
+            do {
+                try await engine.unsubscribe(subscriber, topic: topic, id: id)
+            } catch {
+                subscriber.send(.error(code: error.code, message: error.message, id: id))
+            }
+        }
+    }
+
+    private func subscribe(topic: String, start: StartPosition, id: MessageID?) async {
+        guard !state.isDraining else {
+            subscriber.send(.error(code: "shutting_down", message: "The broker is shutting down.", id: id))
+            return
+        }
+        do {
+            _ = try await engine.subscribe(subscriber, topic: topic, from: start, id: id)
+        } catch {
+            subscriber.send(.error(code: error.code, message: error.message, id: id))
+        }
+    }
+
+    private func write(to outbound: WebSocketOutboundWriter) async throws {
+        let zstd = subscriber.zstd
+        while let items = await subscriber.next() {
+            for item in items {
+                switch item {
+                case .control(let message):
+                    try await outbound.write(.custom(.init(fin: true, opcode: .text, data: message.buffer)))
+                case .events(let frame):
+                    try await outbound.write(.binary(frame.bytes(zstd: zstd)))
+                case .close(let code, let reason):
+                    logger.info("closing WebSocket", metadata: ["connection": "\(subscriber.id)", "code": "\(code)", "reason": "\(reason)"])
+                    try await outbound.close(WebSocketErrorCode(codeNumber: Int(code)), reason: reason)
+                    return
+                }
+            }
+        }
+    }
+}
