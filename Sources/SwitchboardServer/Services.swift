@@ -8,9 +8,11 @@ struct IdleTopicSweeper: Service {
     let interval: Duration
 
     func run() async throws {
-        while !Task.isCancelled {
-            do { try await Task.sleep(for: interval) } catch { return }
-            engine.sweep()
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try await Task.sleep(for: interval)
+                engine.sweep()
+            }
         }
     }
 }

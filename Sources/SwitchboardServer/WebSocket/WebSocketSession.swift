@@ -51,6 +51,7 @@ struct WebSocketSession {
             // Whichever side ends first ends the session: the client went away, or the
             // broker sent a close and waits a little for the client's answer.
             let readerEnded = try await group.next() ?? true
+            logger.debug("WebSocket loop ended", metadata: ["connection": "\(subscriber.id)", "side": "\(readerEnded ? "reader" : "writer")"])
             if !readerEnded {
                 group.addTask {
                     try await Task.sleep(for: Self.closeWait)
