@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import NIOCore
 import Hummingbird
 import SwitchboardCore
 
@@ -54,7 +55,7 @@ struct PublishRoutes<Context: RequestContext>: Sendable {
     private func collect(_ request: Request, limit: Int) async throws -> ByteBuffer {
         do {
             return try await request.body.collect(upTo: limit)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
+        } catch is NIOTooManyBytesError {
             throw APIError(.contentTooLarge, code: "payload_too_large", message: "The body is over the limit of \(limit) bytes.")
         }
     }

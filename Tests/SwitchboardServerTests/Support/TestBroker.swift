@@ -17,6 +17,7 @@ struct RunningBroker: Sendable {
     var wsURL: String { "ws://127.0.0.1:\(port)/v1/ws" }
 
     /// Runs `body` with a keep-alive HTTP client connected to the broker.
+    @discardableResult
     func http<T: Sendable>(_ body: @escaping @Sendable (TestClient) async throws -> T) async throws -> T {
         try await TestClient.withClient(host: "127.0.0.1", port: port, operation: body)
     }
