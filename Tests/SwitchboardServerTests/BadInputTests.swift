@@ -134,16 +134,22 @@ import Testing
             let all = [zstd, byParameter, plainFirst, plain]
             try await eventually("subscribed") { all.allSatisfy { !$0.controls(type: "subscribed").isEmpty } }
             let tick = String(repeating: #"{"symbol":"AAPL","price":187.12,"volume":1200},"#, count: 4)
+            var generator = SystemRandomNumberGenerator()
+            let noise = ByteBuffer(bytes: (0..<4096).map { _ in UInt8.random(in: 0...255, using: &generator) })
             try await broker.http { http in
                 try await broker.publish("z", "[\(tick)0]", client: http)
+                try await eventually("first event") { zstd.seqs("z") == [1] }
                 try await broker.publish("z", "x", type: "text/plain", client: http)
+                try await eventually("second event") { zstd.seqs("z") == [1, 2] }
+                let response = try await http.post("/v1/topics/z", headers: [.contentType: "application/octet-stream"], body: noise)
+                #expect(response.status == .ok)
             }
-            try await eventually("both events everywhere") { all.allSatisfy { $0.seqs("z") == [1, 2] } }
-            #expect(zstd.frames.first?.compressed == true)
-            #expect(byParameter.frames.first?.compressed == true)
+            try await eventually("three events everywhere") { all.allSatisfy { $0.seqs("z") == [1, 2, 3] } }
+            #expect(zstd.frames.map(\.compressed) == [true, false, false], "compressible, too small, incompressible")
+            #expect(byParameter.frames.map(\.compressed) == [true, false, false])
             #expect(plainFirst.frames.allSatisfy { !$0.compressed })
             #expect(plain.frames.allSatisfy { !$0.compressed })
-            #expect(zstd.frames.last?.compressed == false, "a tiny frame is not worth compressing")
+            #expect(zstd.frames[2].events[0].payload == noise)
             let payloads = all.map { $0.frames.flatMap { $0.events.map { String(buffer: $0.payload) } } }
             #expect(payloads.allSatisfy { $0 == payloads[0] })
             for c in all { try await c.close() }
