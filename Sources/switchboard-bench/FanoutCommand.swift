@@ -1,0 +1,90 @@
+import ArgumentParser
+import Foundation
+import HummingbirdTesting
+import NIOCore
+
+/// Many subscribers on one topic: delivered events per second, latency, and the broker's CPU per delivered event.
+struct FanoutCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "fanout", abstract: "N WebSocket subscribers of one topic; publish at a fixed or maximal rate; report deliveries, latency and broker CPU.")
+
+    @Option(help: "switchboard or nchan.") var target: Target = .switchboard
+    @Option var host = "127.0.0.1"
+    @Option var port = 8080
+    @Option(help: "The broker's process id, to read its CPU time from /proc.") var pid: Int32?
+    @Option var subscribers = 1000
+    @Option(help: "ticker or dashboard.") var stream: String = "ticker"
+    @Option(help: "none or zstd (switchboard), none or deflate (nchan).") var compression: Compression = .none
+    @Option(help: "Events to publish.") var events = 2000
+    @Option(help: "Events per second (0: as fast as the publisher can).") var rate = 100
+
+    func run() async throws {
+        guard let stream = Stream(rawValue: stream) else { throw ValidationError("stream must be ticker or dashboard") }
+        let topic = "fan\(Int.random(in: 0..<1_000_000))"
+        let url = target.subscribeURL(host: host, port: port, topic: topic, compression: compression)
+        var clients: [CountingSubscriber] = []
+        for _ in 0..<subscribers {
+            let client = CountingSubscriber(target: target, recordLatency: true)
+            try await client.connect(url: url, compression: compression)
+            clients.append(client)
+        }
+        while !clients.allSatisfy({ $0.tally.withLock { $0.subscribed } }) { try await Task.sleep(for: .milliseconds(10)) }
+        try await Task.sleep(for: .milliseconds(200))
+        let cpuBefore = pid.flatMap(cpuSeconds)
+        let benchBefore = cpuSeconds(pid: getpid())
+        let start = ContinuousClock.now
+        var generator = stream.makeGenerator()
+        let client = TestClient(host: host, port: port)
+        client.connect()
+        do {
+            let interval = rate > 0 ? Duration.microseconds(1_000_000 / rate) : .zero
+            let clock = ContinuousClock()
+            var next = clock.now
+            for _ in 0..<events {
+                let response = try await client.execute(.init(target.publishPath(topic), method: .post, authority: "\(host):\(port)", headers: [.contentType: "application/json"], body: ByteBuffer(string: generator.next(sentAt: nowMicros()))))
+                guard response.status.code < 300 else { throw ValidationError("publish failed: \(response.status)") }
+                if rate > 0 {
+                    next = next.advanced(by: interval)
+                    try await Task.sleep(until: next, clock: clock)
+                }
+            }
+        }
+        try? await client.shutdown()
+        let expected = events * subscribers
+        let deadline = ContinuousClock.now.advanced(by: .seconds(60))
+        while clients.reduce(0, { $0 + $1.tally.withLock { $0.events } }) < expected, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let elapsed = ContinuousClock.now - start
+        let cpuAfter = pid.flatMap(cpuSeconds)
+        let benchAfter = cpuSeconds(pid: getpid())
+        let tallies = clients.map { $0.tally.withLock { $0 } }
+        for client in clients { await client.close() }
+
+        let delivered = tallies.reduce(0) { $0 + $1.events }
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        var latencies = tallies.flatMap(\.latencies).sorted()
+        if latencies.isEmpty { latencies = [0] }
+        func percentile(_ p: Double) -> Double { Double(latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]) / 1000 }
+        var summary: [String: Any] = [
+            "target": target.rawValue, "stream": stream.rawValue, "compression": compression.rawValue,
+            "subscribers": subscribers, "events": events, "rate": rate,
+            "delivered": delivered, "expected": expected, "lost": expected - delivered,
+            "out_of_order": tallies.reduce(0) { $0 + $1.outOfOrder }, "gaps": tallies.reduce(0) { $0 + $1.gaps },
+            "frames": tallies.reduce(0) { $0 + $1.frames },
+            "seconds": seconds, "delivered_per_second": Double(delivered) / seconds,
+            "latency_ms_p50": percentile(0.5), "latency_ms_p99": percentile(0.99), "latency_ms_max": percentile(1),
+        ]
+        if let cpuBefore, let cpuAfter {
+            summary["broker_cpu_seconds"] = cpuAfter - cpuBefore
+            summary["broker_cpu_us_per_delivered_event"] = (cpuAfter - cpuBefore) * 1e6 / Double(max(delivered, 1))
+        }
+        if let benchBefore, let benchAfter {
+            let busy = (benchAfter - benchBefore) / seconds
+            summary["bench_cpu_share"] = busy
+            if busy > 0.9 { FileHandle.standardError.write(Data("warning: the bench itself was busy \(Int(busy * 100))% of a core: it may be the bottleneck\n".utf8)) }
+        }
+        let json = try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys])
+        print(String(decoding: json, as: UTF8.self))
+        if delivered != expected { throw ExitCode(1) }
+    }
+}
