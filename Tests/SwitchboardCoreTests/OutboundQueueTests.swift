@@ -78,6 +78,13 @@ import Testing
         #expect(queue.push(frame("a", 3...3), generation: 1) == .closed)
     }
 
+    @Test func unreadControlMessagesAreBoundedToo() {
+        var queue = OutboundQueue(maxBytes: 1000, policy: .drop, zstd: false)
+        for _ in 0..<100 { queue.push(.error(code: "unknown_op", message: "Unknown op.", id: nil)) }
+        #expect(queue.isClosed)
+        #expect(describe(queue.popAll()) == ["close 4008"])
+    }
+
     @Test func aLoneOversizedFrameIsAccepted() {
         var queue = OutboundQueue(maxBytes: 10, policy: .drop, zstd: false)
         queue.activate(topic: "a", generation: 1)

@@ -111,6 +111,12 @@ import Testing
         #expect(ReplayPlan.make(start: .since(7, epoch: "old"), oldest: 1, newest: 3, epoch: "e") == ReplayPlan(gap: nil, after: 0, reset: true))
     }
 
+    @Test func aSeqBeyondTheNewestRestartsInsteadOfSkipping() {
+        #expect(ReplayPlan.make(start: .since(1000, epoch: nil), oldest: 1, newest: 10, epoch: "e") == ReplayPlan(gap: nil, after: 0, reset: true))
+        #expect(ReplayPlan.make(start: .since(UInt64.max, epoch: "e"), oldest: 5, newest: 9, epoch: "e") == ReplayPlan(gap: 1...4, after: 0, reset: true))
+        #expect(ReplayPlan.make(start: .since(9, epoch: "e"), oldest: 5, newest: 9, epoch: "e") == ReplayPlan(gap: nil, after: 9, reset: false))
+    }
+
     @Test func lastTakesTheNewestBuffered() {
         #expect(ReplayPlan.make(start: .last(3), oldest: 5, newest: 9, epoch: "e") == ReplayPlan(gap: nil, after: 6, reset: false))
         #expect(ReplayPlan.make(start: .last(100), oldest: 5, newest: 9, epoch: "e") == ReplayPlan(gap: nil, after: 4, reset: false))

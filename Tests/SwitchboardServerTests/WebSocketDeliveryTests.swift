@@ -69,6 +69,13 @@ import Testing
             try await eventually("reset replay") { stale.seqs("r") == Array(1...10) }
             #expect(stale.controls(type: "subscribed").first?["reset"] as? Bool == true)
 
+            // A seq this epoch never reached (the largest a client can send) restarts too: nothing is skipped.
+            let future = try await TestSubscriber(url: broker.wsURL)
+            try await future.send(#"{"op":"subscribe","topic":"r","since":18446744073709551615}"#)
+            try await eventually("future replay") { future.seqs("r") == Array(1...10) }
+            #expect(future.controls(type: "subscribed").first?["reset"] as? Bool == true)
+            try await future.close()
+
             let current = try await TestSubscriber(url: broker.wsURL)
             try await current.send(#"{"op":"subscribe","topic":"r","since":9,"epoch":"\#(epoch)"}"#)
             try await eventually("current-epoch replay") { current.seqs("r") == [10] }

@@ -42,6 +42,8 @@ public struct OutboundQueue: Sendable {
 
     /// Bytes of frames queued now.
     public private(set) var queuedBytes = 0
+    /// Bytes of control messages queued now.
+    public private(set) var controlBytes = 0
     /// Gap messages queued because this subscriber read too slowly, since it connected.
     public private(set) var slowGaps: UInt64 = 0
     /// Events dropped because this subscriber read too slowly, since it connected.
@@ -81,9 +83,18 @@ public struct OutboundQueue: Sendable {
         generations[topic] == generation
     }
 
-    /// Queues a control message (never dropped, not counted against the bound).
+    /// Queues a control message. Control messages are never dropped; if those waiting alone
+    /// exceed the bound (a client that sends requests but never reads), the queue closes with 4008.
     public mutating func push(_ message: ControlMessage) {
         guard !isClosed else { return }
+        controlBytes += message.json.utf8.count
+        guard controlBytes <= maxBytes else {
+            items.removeAll()
+            queuedBytes = 0
+            controlBytes = 0
+            close(code: Self.tooSlowCloseCode, reason: "too slow")
+            return
+        }
         items.append(.control(message))
     }
 
@@ -122,6 +133,7 @@ public struct OutboundQueue: Sendable {
         let out = Array(items)
         items.removeAll(keepingCapacity: true)
         queuedBytes = 0
+        controlBytes = 0
         return out
     }
 

@@ -58,8 +58,8 @@ public final class Subscriber: Sendable {
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let ready: [OutboundItem]?? = state.withLock { state in
-                    if !state.queue.isEmpty { return .some(state.queue.popAll()) }
                     if state.finished || Task.isCancelled { return .some(nil) }
+                    if !state.queue.isEmpty { return .some(state.queue.popAll()) }
                     state.waiter = continuation
                     return .none
                 }
@@ -70,7 +70,7 @@ public final class Subscriber: Sendable {
         }
     }
 
-    /// Ends the subscriber: the writer's next wait returns nil.
+    /// Ends the subscriber: the writer's next wait returns nil, even with items queued.
     public func finish() {
         let waiter = state.withLock { state in
             state.finished = true

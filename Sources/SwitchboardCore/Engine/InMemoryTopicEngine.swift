@@ -43,10 +43,12 @@ public final class InMemoryTopicEngine: TopicEngine {
         try reserveTopics(for: batch)
         var receipts: [PublishReceipt] = []
         receipts.reserveCapacity(batch.count)
-        for request in batch {
+        for (index, request) in batch.enumerated() {
             while true {
-                // The topics were created above; only an operator's delete races with this, and then it is recreated.
-                guard let topic = try? topic(named: request.topic, create: true) else { continue }
+                // The topics were created above; only an operator's delete (or the idle sweep)
+                // races with this, and then the topic is created again, limit permitting.
+                let topic: Topic
+                do { topic = try self.topic(named: request.topic, create: true)! } catch { throw BatchError(index: index, error: error) }
                 if let receipt = append(request, to: topic) {
                     receipts.append(receipt)
                     break

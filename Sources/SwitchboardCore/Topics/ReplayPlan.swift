@@ -41,9 +41,13 @@ public struct ReplayPlan: Sendable, Equatable {
             let take = min(UInt64(max(n, 0)), buffered)
             return ReplayPlan(gap: nil, after: newest - take, reset: false)
         case .since(let since, let clientEpoch):
-            let reset = clientEpoch != nil && clientEpoch != epoch
+            // A stale epoch, or a seq this epoch never reached (say, a client of the previous
+            // process that sends no epoch), restarts at the current buffer: skipping to `since`
+            // would drop newer events without a word.
+            let reset = (clientEpoch != nil && clientEpoch != epoch) || since > newest
             let after = reset ? 0 : since
-            let gap: ClosedRange<UInt64>? = after + 1 < oldest ? (after + 1)...(oldest - 1) : nil
+            // `oldest` is at least 1, so this never overflows, whatever `since` a client sends.
+            let gap: ClosedRange<UInt64>? = after < oldest - 1 ? (after + 1)...(oldest - 1) : nil
             return ReplayPlan(gap: gap, after: after, reset: reset)
         }
     }
