@@ -7,24 +7,17 @@ import NIOCore
 struct FanoutCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "fanout", abstract: "N WebSocket subscribers of one topic; publish at a fixed or maximal rate; report deliveries, latency and broker CPU.")
 
-    @Option(help: "switchboard or nchan.") var target: Target = .switchboard
-    @Option var host = "127.0.0.1"
-    @Option var port = 8080
+    @OptionGroup var load: LoadOptions
     @Option(help: "The broker's process id, to read its CPU time from /proc.") var pid: Int32?
     @Option var subscribers = 1000
-    @Option(help: "ticker or dashboard.") var stream: String = "ticker"
-    @Option(help: "none or zstd (switchboard), none or deflate (nchan).") var compression: Compression = .none
-    @Option(help: "Events to publish.") var events = 2000
-    @Option(help: "Events per second (0: as fast as the publisher can).") var rate = 100
 
     func run() async throws {
-        guard let stream = Stream(rawValue: stream) else { throw ValidationError("stream must be ticker or dashboard") }
         let topic = "fan\(Int.random(in: 0..<1_000_000))"
-        let url = target.subscribeURL(host: host, port: port, topic: topic, compression: compression)
+        let url = load.subscribeURL(topic: topic)
         var clients: [CountingSubscriber] = []
         for _ in 0..<subscribers {
-            let client = CountingSubscriber(target: target, recordLatency: true)
-            try await client.connect(url: url, compression: compression)
+            let client = CountingSubscriber(target: load.target, recordLatency: true)
+            try await client.connect(url: url, compression: load.compression)
             clients.append(client)
         }
         while !clients.allSatisfy({ $0.tally.withLock { $0.subscribed } }) { try await Task.sleep(for: .milliseconds(10)) }
@@ -32,23 +25,8 @@ struct FanoutCommand: AsyncParsableCommand {
         let cpuBefore = pid.flatMap(cpuSeconds)
         let benchBefore = cpuSeconds(pid: getpid())
         let start = ContinuousClock.now
-        var generator = stream.makeGenerator()
-        let client = TestClient(host: host, port: port)
-        client.connect()
-        do {
-            let interval = rate > 0 ? Duration.microseconds(1_000_000 / rate) : .zero
-            let clock = ContinuousClock()
-            var next = clock.now
-            for _ in 0..<events {
-                let response = try await client.execute(.init(target.publishPath(topic), method: .post, authority: "\(host):\(port)", headers: [.contentType: "application/json"], body: ByteBuffer(string: generator.next(sentAt: nowMicros()))))
-                guard response.status.code < 300 else { throw ValidationError("publish failed: \(response.status)") }
-                if rate > 0 {
-                    next = next.advanced(by: interval)
-                    try await Task.sleep(until: next, clock: clock)
-                }
-            }
-        }
-        try? await client.shutdown()
+        _ = try await load.publish(topic: topic)
+        let events = load.events
         let expected = events * subscribers
         let deadline = ContinuousClock.now.advanced(by: .seconds(60))
         while clients.reduce(0, { $0 + $1.tally.withLock { $0.events } }) < expected, ContinuousClock.now < deadline {
@@ -66,8 +44,8 @@ struct FanoutCommand: AsyncParsableCommand {
         if latencies.isEmpty { latencies = [0] }
         func percentile(_ p: Double) -> Double { Double(latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]) / 1000 }
         var summary: [String: Any] = [
-            "target": target.rawValue, "stream": stream.rawValue, "compression": compression.rawValue,
-            "subscribers": subscribers, "events": events, "rate": rate,
+            "target": load.target.rawValue, "stream": load.stream.rawValue, "compression": load.compression.rawValue,
+            "subscribers": subscribers, "events": events, "rate": load.rate,
             "delivered": delivered, "expected": expected, "lost": expected - delivered,
             "out_of_order": tallies.reduce(0) { $0 + $1.outOfOrder }, "gaps": tallies.reduce(0) { $0 + $1.gaps },
             "frames": tallies.reduce(0) { $0 + $1.frames },
