@@ -169,21 +169,24 @@ public final class InMemoryTopicEngine: TopicEngine {
     public func sweep() -> [String] {
         let time = now()
         let idleCutoff = time - Int64(configuration.idleTopicSeconds) * 1_000_000
-        return topics.withLock { topics in
-            var dropped: [String] = []
-            for (name, topic) in topics {
-                let idle = topic.state.withLock { state in
-                    state.ring.evict(now: time)
-                    let lastUse = max(state.ring.newest?.ts ?? 0, state.createdAt)
-                    guard state.subscriptions.isEmpty, lastUse < idleCutoff else { return false }
-                    state.retired = true
-                    return true
-                }
-                if idle { dropped.append(name) }
+        // Visit topics outside the registry lock, so publishes and subscribes are not held up
+        // by a sweep over many topics; only the removal of what was retired takes it again.
+        let all = topics.withLock { Array($0.values) }
+        let retired = all.filter { topic in
+            topic.state.withLock { state in
+                state.ring.evict(now: time)
+                let lastUse = max(state.ring.newest?.ts ?? 0, state.createdAt)
+                guard !state.retired, state.subscriptions.isEmpty, lastUse < idleCutoff else { return false }
+                state.retired = true
+                return true
             }
-            for name in dropped { topics.removeValue(forKey: name) }
-            return dropped
         }
+        topics.withLock { topics in
+            for topic in retired where topics[topic.name] === topic {
+                topics.removeValue(forKey: topic.name)
+            }
+        }
+        return retired.map(\.name).sorted()
     }
 
     func nextGeneration() -> UInt64 {
