@@ -23,7 +23,7 @@ extension Topic {
         return runs
     }
 
-    /// Encodes `events` into frames, compressed as well when `compress` is set.
+    /// Encodes `events` into frames, compressed as well when a `compressor` is given.
     static func encodeFrames(topic: String, events: ArraySlice<Event>, compressor: CompressorPool?) -> [EncodedFrame] {
         frameRuns(events, topic: topic).map { run in
             let plain = EventFrame.encode(topic: topic, events: run)
@@ -43,7 +43,7 @@ extension Topic {
     /// Runs fan-out passes until every appended event has been handed to the subscribers.
     ///
     /// Only one pass of a topic runs at a time (`passScheduled`), so subscribers see its
-    /// frames in seq order. Returns the number of frame deliveries made, for statistics.
+    /// frames in seq order.
     func runPasses(compressor: CompressorPool, stats: EngineStats) {
         while let work = takePassWork() {
             deliver(work, compressor: compressor, stats: stats)

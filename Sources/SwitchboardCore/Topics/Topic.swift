@@ -25,8 +25,6 @@ final class Topic: Sendable {
         /// Set when the topic leaves the registry; users must look it up again.
         var retired = false
         var createdAt: Int64
-        /// Bytes of frames this topic handed to subscribers, before and after compression.
-        var publishedTotal: UInt64 = 0
     }
 
     let name: String

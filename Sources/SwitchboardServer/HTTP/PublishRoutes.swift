@@ -79,5 +79,4 @@ struct PublishRoutes<Context: RequestContext>: Sendable {
 extension HTTPField.Name {
     static let idempotencyKey = Self("Idempotency-Key")!
     static let secWebSocketProtocol = Self("Sec-WebSocket-Protocol")!
-    static let lastEventID = Self("Last-Event-ID")!
 }
