@@ -24,7 +24,7 @@ struct Drained {
             quiet = items.isEmpty ? quiet + 1 : 0
             for item in items {
                 switch item {
-                case .control(let message):
+                case .control(let message, _):
                     controls.append(message)
                     log.append(message.json)
                 case .events(let frame):

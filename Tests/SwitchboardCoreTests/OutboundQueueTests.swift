@@ -10,7 +10,8 @@ import Testing
     func describe(_ items: [OutboundItem]) -> [String] {
         items.map { item in
             switch item {
-            case .control(let message): message.json
+            case .control(let message, let rendered):
+                String(buffer: rendered) == message.json ? message.json : "mismatch: \(message.json)"
             case .events(let frame): "\(frame.topic):\(frame.firstSeq)-\(frame.lastSeq)"
             case .close(let code, _): "close \(code)"
             }

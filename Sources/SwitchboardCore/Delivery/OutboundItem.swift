@@ -30,8 +30,13 @@ public struct EncodedFrame: Sendable {
 
 /// Something waiting in a subscriber's outbound queue.
 public enum OutboundItem: Sendable {
-    /// A control message (a text frame).
-    case control(ControlMessage)
+    /// A control message and its JSON text, rendered once when queued (sent as a text frame).
+    case control(ControlMessage, rendered: ByteBuffer)
+
+    /// A control message, rendered.
+    static func control(_ message: ControlMessage) -> OutboundItem {
+        .control(message, rendered: message.buffer)
+    }
     /// A binary frame of events.
     case events(EncodedFrame)
     /// Close the connection with this code and reason.

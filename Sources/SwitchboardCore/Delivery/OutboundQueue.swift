@@ -87,7 +87,8 @@ public struct OutboundQueue: Sendable {
     /// exceed the bound (a client that sends requests but never reads), the queue closes with 4008.
     public mutating func push(_ message: ControlMessage) {
         guard !isClosed else { return }
-        controlBytes += message.json.utf8.count
+        let rendered = message.buffer
+        controlBytes += rendered.readableBytes
         guard controlBytes <= maxBytes else {
             items.removeAll()
             queuedBytes = 0
@@ -95,7 +96,7 @@ public struct OutboundQueue: Sendable {
             close(code: Self.tooSlowCloseCode, reason: "too slow")
             return
         }
-        items.append(.control(message))
+        items.append(.control(message, rendered: rendered))
     }
 
     /// Queues a close; everything queued before it is still written first.
@@ -174,9 +175,9 @@ public struct OutboundQueue: Sendable {
             case .events(let frame):
                 dropped += frame.lastSeq - frame.firstSeq + 1
                 extend(frame.topic, frame.firstSeq...frame.lastSeq)
-            case .control(.gap(let gap)):
+            case .control(.gap(let gap), _):
                 extend(gap.topic, gap.from...gap.to)
-            case .control(let message):
+            case .control(let message, _):
                 if let topic = message.topic { flush(topic) }
                 kept.append(item)
             case .close:

@@ -107,8 +107,8 @@ struct WebSocketSession {
         while let items = await subscriber.next() {
             for item in items {
                 switch item {
-                case .control(let message):
-                    try await outbound.write(.custom(.init(fin: true, opcode: .text, data: message.buffer)))
+                case .control(_, let rendered):
+                    try await outbound.write(.custom(.init(fin: true, opcode: .text, data: rendered)))
                 case .events(let frame):
                     try await outbound.write(.binary(frame.bytes(zstd: zstd)))
                 case .close(let code, let reason):
