@@ -16,6 +16,8 @@ public struct Broker: Sendable {
     /// The topic engine.
     public let engine: InMemoryTopicEngine
     let state = BrokerState()
+    /// Checks credentials on every path that needs them.
+    let access: AccessControl
     let logger: Logger
 
     /// Creates a broker; throws if the settings cannot be used.
@@ -23,6 +25,7 @@ public struct Broker: Sendable {
         try configuration.validate()
         self.configuration = configuration
         self.engine = try InMemoryTopicEngine(configuration: configuration.engine)
+        self.access = try AccessControl(credentials: configuration.credentials)
         self.logger = logger
     }
 

@@ -26,13 +26,13 @@ struct DrainService: Service {
 
     func run() async throws {
         try? await gracefulShutdown()
-        logger.info("draining", metadata: ["sessions": "\(state.sessionCount)"])
+        logger.info("draining", metadata: ["connections": "\(state.connectionCount)"])
         state.beginDrain()
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
-        while state.sessionCount > 0, clock.now < deadline {
+        while state.connectionCount > 0, clock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
         }
-        logger.info("drained", metadata: ["sessions_left": "\(state.sessionCount)"])
+        logger.info("drained", metadata: ["connections_left": "\(state.connectionCount)"])
     }
 }

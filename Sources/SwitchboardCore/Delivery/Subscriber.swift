@@ -22,9 +22,14 @@ public final class Subscriber: Sendable {
     private let state: Mutex<State>
     private static let nextID = Atomic<UInt64>(1)
 
+    /// A new process-unique id; other kinds of connection draw theirs from the same sequence.
+    public static func makeID() -> UInt64 {
+        nextID.wrappingAdd(1, ordering: .relaxed).oldValue
+    }
+
     /// Creates a subscriber whose queue holds at most `maxQueuedBytes` of frames.
     public init(zstd: Bool, maxQueuedBytes: Int, policy: SlowConsumerPolicy, maxSubscriptions: Int = 1000) {
-        self.id = Self.nextID.wrappingAdd(1, ordering: .relaxed).oldValue
+        self.id = Self.makeID()
         self.zstd = zstd
         self.maxSubscriptions = maxSubscriptions
         self.state = Mutex(State(queue: OutboundQueue(maxBytes: maxQueuedBytes, policy: policy, zstd: zstd)))

@@ -33,7 +33,7 @@ struct WebSocketRoutes: Sendable {
             let remote = context.requestContext.remoteAddress
             logger.info("WebSocket open", metadata: ["connection": "\(subscriber.id)", "remote": "\(remote)", "zstd": "\(upgrade.zstd)"])
             let session = WebSocketSession(
-                engine: engine, state: state, subscriber: subscriber, upgrade: upgrade,
+                engine: engine, state: state, subscriber: subscriber, upgrade: upgrade, remote: remote,
                 maxMessageBytes: configuration.maxClientFrameBytes, logger: logger
             )
             await session.run(inbound: inbound, outbound: outbound)

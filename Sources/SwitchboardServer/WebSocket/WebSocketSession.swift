@@ -15,6 +15,7 @@ struct WebSocketSession {
     let state: BrokerState
     let subscriber: Subscriber
     let upgrade: UpgradeRequest
+    let remote: String
     let maxMessageBytes: Int
     let logger: Logger
 
@@ -22,12 +23,17 @@ struct WebSocketSession {
     static let closeWait: Duration = .seconds(5)
 
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
-        state.add(subscriber)
-        defer { state.remove(subscriber) }
+        let subscriber = self.subscriber
+        let connection = Connection(
+            id: subscriber.id, transport: .ws, remote: remote,
+            activity: { ConnectionActivity(subscriptions: subscriber.topics, queuedBytes: subscriber.queuedBytes, gaps: subscriber.slowGaps) },
+            close: { code, reason in subscriber.close(code: code, reason: reason) }
+        )
+        state.register(connection)
+        defer { state.unregister(connection) }
         for topic in upgrade.topics {
             await subscribe(topic: topic, start: .live, id: nil)
         }
-        if state.isDraining { subscriber.close(code: 1001, reason: "shutting down") }
 
         do {
             try await runLoops(inbound: inbound, outbound: outbound)
