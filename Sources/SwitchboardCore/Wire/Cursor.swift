@@ -106,6 +106,8 @@ public struct Cursor: Sendable, Equatable {
         }
         guard buffer.readableBytes == 4 else { return nil }
         self.positions = positions
+        // base64 leaves unused bits in a last character; only the canonical text is the cursor.
+        guard encoded() == text else { return nil }
     }
 
     /// 32-bit FNV-1a, written here because it is five lines and only guards against garbling.
