@@ -105,8 +105,8 @@ public final class InMemoryTopicEngine: TopicEngine {
             let schedule = !state.passScheduled
             state.passScheduled = true
             // Waiters are one-shot: each wakes once and reads again before it waits anew.
-            let waiters = state.waiters
-            if !waiters.isEmpty { state.waiters.removeAll(keepingCapacity: true) }
+            var waiters: [UInt64: TopicWaiter] = [:]
+            swap(&waiters, &state.waiters)
             return (PublishReceipt(topic: topic.name, seq: event.seq, epoch: state.epoch, ts: event.ts, duplicate: false), schedule, waiters)
         }
         guard let (receipt, schedule, waiters) = outcome else { return nil }
