@@ -69,7 +69,8 @@ public struct Broker: Sendable {
         PublishRoutes<BrokerRequestContext>(engine: engine, state: state, maxPayloadBytes: configuration.engine.maxPayloadBytes)
             .register(on: router)
         WebSocketRoutes(engine: engine, state: state, configuration: configuration, logger: logger).register(on: router)
-        PollRoutes(engine: engine, state: state, access: access, pool: engine.compressor, waitingPolls: waitingPolls).register(on: router)
+        PollRoutes(engine: engine, state: state, access: access, pool: engine.compressor, waitingPolls: waitingPolls, answers: PollAnswerCache())
+            .register(on: router)
         SSERoutes(engine: engine, state: state, access: access, heartbeat: .milliseconds(Int64(configuration.sseHeartbeatSeconds * 1000)), logger: logger)
             .register(on: router)
         return router

@@ -68,6 +68,11 @@ public enum HTTPCompression {
     /// A JSON response honouring `Accept-Encoding`, with `Content-Encoding` and `Vary`.
     public static func jsonResponse(_ body: ByteBuffer, status: HTTPResponse.Status = .ok, acceptEncoding: String?, pool: CompressorPool) -> Response {
         let (coding, payload) = encode(body, acceptEncoding: acceptEncoding, pool: pool)
+        return response(payload, coding: coding, status: status)
+    }
+
+    /// A JSON response whose body is already encoded in `coding`, with `Content-Encoding` and `Vary`.
+    public static func response(_ payload: ByteBuffer, coding: ContentCoding, status: HTTPResponse.Status = .ok) -> Response {
         var headers: HTTPFields = [.contentType: "application/json", .vary: "Accept-Encoding"]
         if coding != .identity { headers[.contentEncoding] = coding.rawValue }
         return Response(status: status, headers: headers, body: .init(byteBuffer: payload))

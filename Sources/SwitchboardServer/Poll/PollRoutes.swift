@@ -15,6 +15,7 @@ struct PollRoutes: Sendable {
     let access: AccessControl
     let pool: CompressorPool
     let waitingPolls: WaitingPolls
+    let answers: PollAnswerCache
 
     func register(on router: Router<BrokerRequestContext>) {
         router.get("/v1/poll") { request, context in try await poll(request, context) }
@@ -45,17 +46,38 @@ struct PollRoutes: Sendable {
         defer { timeout.cancel() }
 
         var reader = PollReader(engine: engine, query: query)
+        let acceptEncoding = request.headers[.acceptEncoding]
         do throws(EngineError) {
             var batch = try await reader.read(limit: query.limit)
             while batch.isEmpty {
                 let wake = await reader.wait(waiter)
+                if wake.closed {
+                    batch = try await reader.read(limit: query.limit)
+                    break
+                }
+                // Woken by a publish: polls waiting at the same position share one answer.
+                let key = "\(reader.cursor?.encoded() ?? "")|\(query.limit)|\(HTTPCompression.negotiate(acceptEncoding).rawValue)"
+                if let shared = answers.lookup(key) { return Self.response(shared) }
                 batch = try await reader.read(limit: query.limit)
-                if wake.closed { break }
+                if !batch.isEmpty {
+                    let answer = encode(batch, acceptEncoding: acceptEncoding)
+                    answers.store(answer, for: key)
+                    return Self.response(answer)
+                }
             }
-            return HTTPCompression.jsonResponse(EventJSON.pollAnswer(batch), acceptEncoding: request.headers[.acceptEncoding], pool: pool)
+            return Self.response(encode(batch, acceptEncoding: acceptEncoding))
         } catch {
             throw APIError(error)
         }
+    }
+
+    private func encode(_ batch: PollBatch, acceptEncoding: String?) -> PollAnswerCache.Answer {
+        let (coding, body) = HTTPCompression.encode(EventJSON.pollAnswer(batch), acceptEncoding: acceptEncoding, pool: pool)
+        return PollAnswerCache.Answer(body: body, coding: coding)
+    }
+
+    private static func response(_ answer: PollAnswerCache.Answer) -> Response {
+        HTTPCompression.response(answer.body, coding: answer.coding)
     }
 
     private func history(_ request: Request, _ context: BrokerRequestContext) async throws -> Response {

@@ -1,0 +1,49 @@
+import NIOCore
+import Synchronization
+
+/// Encoded poll answers shared by polls that wake up at the same position.
+///
+/// When one publish wakes thousands of polls waiting at the same cursor, they would all build
+/// the same answer; the first builds it and the rest send the same bytes. Sharing is sound
+/// because an answer for a position stays true: its events were published after that
+/// position, its gaps and resets cannot be undone. An entry lives only ``lifetime``, so a poll
+/// is never answered with a view much older than the wake-up it reacts to.
+final class PollAnswerCache: Sendable {
+    /// An encoded answer and its content coding.
+    struct Answer: Sendable {
+        var body: ByteBuffer
+        var coding: ContentCoding
+    }
+
+    private struct Entry {
+        var answer: Answer
+        var expires: ContinuousClock.Instant
+    }
+
+    /// How long an answer may be shared after it was built.
+    let lifetime: Duration
+    /// The most answers kept at once.
+    let capacity: Int
+    private let entries = Mutex<[String: Entry]>([:])
+
+    init(lifetime: Duration = .milliseconds(100), capacity: Int = 1024) {
+        self.lifetime = lifetime
+        self.capacity = capacity
+    }
+
+    /// The answer kept for `key`, if it is still fresh.
+    func lookup(_ key: String) -> Answer? {
+        let now = ContinuousClock.now
+        guard let hit = entries.withLock({ $0[key] }), hit.expires > now else { return nil }
+        return hit.answer
+    }
+
+    /// Keeps `answer` for `key` for ``lifetime``.
+    func store(_ answer: Answer, for key: String) {
+        let now = ContinuousClock.now
+        entries.withLock { entries in
+            if entries.count >= capacity { entries = entries.filter { $0.value.expires > now } }
+            if entries.count < capacity { entries[key] = Entry(answer: answer, expires: now.advanced(by: lifetime)) }
+        }
+    }
+}
