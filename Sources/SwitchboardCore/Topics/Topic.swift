@@ -25,6 +25,8 @@ final class Topic: Sendable {
         /// Set when the topic leaves the registry; users must look it up again.
         var retired = false
         var createdAt: Int64
+        /// Events appended per second over the last minute (see `Topic+Rate.swift`).
+        var publishRate = PublishRate()
     }
 
     let name: String
@@ -54,6 +56,8 @@ public struct TopicInfo: Sendable, Equatable {
     public var subscribers: Int
     /// The ring's bounds.
     public var limits: RingLimits
+    /// Events published per second, averaged over the last minute.
+    public var publishRate: Double = 0
 }
 
 extension Topic {
