@@ -19,6 +19,10 @@ public struct Broker: Sendable {
     /// Checks credentials on every path that needs them.
     let access: AccessControl
     let logger: Logger
+    /// Prometheus metrics; the transports record deliveries and bytes sent here.
+    let metrics: BrokerMetrics
+    /// What the admin API and the stats topic show.
+    let report: AdminReport
 
     /// Creates a broker; throws if the settings cannot be used.
     public init(configuration: BrokerConfiguration, logger: Logger = Logger(label: "switchboard")) throws {
@@ -27,6 +31,8 @@ public struct Broker: Sendable {
         self.engine = try InMemoryTopicEngine(configuration: configuration.engine)
         self.access = try AccessControl(credentials: configuration.credentials)
         self.logger = logger
+        self.metrics = BrokerMetrics(engine: engine, state: state)
+        self.report = AdminReport(engine: engine, state: state, metrics: metrics, startedAt: WallClock.micros())
     }
 
     /// The services that make up the broker, in start order.
@@ -53,6 +59,7 @@ public struct Broker: Sendable {
             app,
             IdleTopicSweeper(engine: engine, interval: .seconds(min(60, max(1, configuration.engine.idleTopicSeconds / 4)))),
             DrainService(state: state, timeout: .seconds(configuration.drainTimeoutSeconds), logger: logger),
+            StatsPublisher(report: report, interval: .seconds(1), logger: logger),
         ]
     }
 
@@ -65,11 +72,13 @@ public struct Broker: Sendable {
         }
         PublishRoutes<BrokerRequestContext>(engine: engine, state: state, maxPayloadBytes: configuration.engine.maxPayloadBytes)
             .register(on: router)
-        WebSocketRoutes(engine: engine, state: state, configuration: configuration, logger: logger).register(on: router)
+        WebSocketRoutes(engine: engine, state: state, metrics: metrics, configuration: configuration, logger: logger).register(on: router)
+        AdminRoutes(report: report, access: access).register(on: router)
         return router
     }
 
     static func isKnownPath(_ path: String) -> Bool {
+        if AdminRoutes.isKnownPath(path) { return true }
         let parts = path.split(separator: "/", omittingEmptySubsequences: false)
         switch parts.count {
         case 3: return ["/v1/publish", "/v1/ws"].contains(path)
