@@ -18,6 +18,18 @@ import Testing
         #expect(rate.events(inMinuteUpTo: start + 600_000_000) == 0)
     }
 
+    @Test func publishRateHistoryListsWholeSecondsOldestFirst() {
+        var rate = PublishRate()
+        let start: Int64 = 2_000_000_000_000
+        rate.record(at: start, events: 3)
+        rate.record(at: start + 2_500_000, events: 5)
+        rate.record(at: start + 3_100_000)
+        #expect(rate.history(seconds: 3, now: start + 3_200_000) == [3, 0, 5])
+        #expect(rate.history(seconds: 3, now: start + 4_000_000) == [0, 5, 1])
+        #expect(rate.history(seconds: 2, now: start + 200_000_000) == [0, 0])
+        #expect(PublishRate().history(seconds: 3, now: start) == [0, 0, 0])
+    }
+
     @Test func theEngineReportsTopicRates() throws {
         let clock = ManualClock()
         let engine = try InMemoryTopicEngine(now: clock.now)

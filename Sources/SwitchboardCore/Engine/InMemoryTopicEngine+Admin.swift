@@ -25,4 +25,15 @@ extension InMemoryTopicEngine {
         let all = topics.withLock { Array($0.values) }
         return all.reduce(0) { total, topic in total + topic.state.withLock { $0.ring.bufferedBytes } }
     }
+
+    /// Events published per second in the last `seconds` whole seconds (oldest first), per topic.
+    public func publishHistories(seconds: Int) -> [String: [UInt32]] {
+        let all = topics.withLock { Array($0.values) }
+        let time = now()
+        var histories: [String: [UInt32]] = [:]
+        for topic in all {
+            histories[topic.name] = topic.state.withLock { $0.publishRate.history(seconds: seconds, now: time) }
+        }
+        return histories
+    }
 }

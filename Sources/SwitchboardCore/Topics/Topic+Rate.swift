@@ -49,6 +49,17 @@ public struct PublishRate: Sendable, Equatable {
         Double(events(inMinuteUpTo: now)) / Double(Self.windowSeconds)
     }
 
+    /// Events appended in each of the `seconds` whole seconds before the one holding `now`, oldest first.
+    public func history(seconds: Int, now: Int64) -> [UInt32] {
+        let count = min(max(seconds, 0), Self.windowSeconds - 1)
+        let current = Self.second(now)
+        return (0..<count).map { index in
+            let second = current - Int64(count - index)
+            guard !counts.isEmpty, second <= newestSecond, newestSecond - second < Int64(Self.windowSeconds) else { return 0 }
+            return counts[Self.slot(second)]
+        }
+    }
+
     private static func second(_ micros: Int64) -> Int64 {
         micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
     }

@@ -43,6 +43,8 @@ struct TopicObject: Encodable, Sendable {
     var subscribers: TransportCounts
     var publishRate: Double
     var limits: Limits
+    /// Events per second over the last seconds, oldest first; only in stats snapshots.
+    var rateHistory: [UInt32]?
 
     /// The object for `info`, with poll and SSE subscribers counted from the connection registry.
     init(_ info: TopicInfo, others: TransportCounts?) {

@@ -7,7 +7,7 @@ extension AdminPage {
     const params = new URLSearchParams(location.search);
     let token = params.get("token") || sessionStorage.getItem("switchboard.token") || "";
     const $ = (id) => document.getElementById(id);
-    const state = { topics: new Map(), history: new Map(), totals: [], liveUpdates: 0, ws: null, retry: 500, last: null };
+    const state = { totals: [], liveUpdates: 0, ws: null, retry: 500, last: null };
 
     // ---- formatting ----
     const nf = new Intl.NumberFormat("en-US");
@@ -105,12 +105,6 @@ extension AdminPage {
     // ---- rendering ----
     function remember(snapshot) {
       const now = snapshot.ts / 1e6;
-      for (const t of snapshot.topics) {
-        const h = state.history.get(t.name) || { points: [], epoch: t.epoch };
-        if (h.epoch !== t.epoch) { h.points = []; h.epoch = t.epoch; }
-        h.points.push([now, t.seq]); if (h.points.length > 61) h.points.shift();
-        state.history.set(t.name, h);
-      }
       const s = snapshot.stats;
       state.totals.push([now, s.events_published_total, s.events_delivered_total, s.bytes_sent_total, s.bytes_sent_uncompressed_total]);
       if (state.totals.length > 61) state.totals.shift();
@@ -140,21 +134,28 @@ extension AdminPage {
       const s = snapshot.stats, c = s.connections;
       $("version").textContent = "v" + s.version;
       $("uptime").textContent = fmtAge(s.uptime_seconds);
-      $("started").textContent = "since " + new Date(snapshot.ts / 1000 - s.uptime_seconds * 1000).toLocaleString();
+      const started = new Date(snapshot.ts / 1000 - s.uptime_seconds * 1000);
+      $("started").textContent = "since " + (started.toDateString() === new Date().toDateString() ? started.toLocaleTimeString() : started.toLocaleString());
       $("topicsCount").textContent = fmtInt(s.topics);
       const buffered = snapshot.topics.reduce((sum, t) => sum + t.buffered_bytes, 0);
       $("buffered").textContent = fmtBytes(buffered) + " buffered";
       $("connCount").textContent = fmtInt(c.ws + c.poll + c.sse);
       $("connSplit").textContent = `ws ${c.ws} · poll ${c.poll} · sse ${c.sse}`;
-      const published = rates(state.totals, 1), delivered = rates(state.totals, 2), sent = rates(state.totals, 3);
+      const delivered = rates(state.totals, 2), sent = rates(state.totals, 3);
       const lastOf = (a) => a.length ? a[a.length - 1] : null;
-      $("pubRate").textContent = lastOf(published) === null ? "–" : fmtRate(lastOf(published));
+      // Per-second publishes of every topic but the broker's own, summed from the snapshot's histories.
+      const published = [];
+      for (const t of snapshot.topics) {
+        if (t.name.startsWith("_switchboard.") || !t.rate_history) continue;
+        t.rate_history.forEach((n, i) => { published[i] = (published[i] || 0) + n; });
+      }
+      $("pubRate").textContent = published.length ? fmtInt(published[published.length - 1]) : "–";
       spark($("pubSpark"), published, 120, 22);
       $("delRate").textContent = lastOf(delivered) === null ? "–" : fmtRate(lastOf(delivered));
       $("delTotal").textContent = fmtInt(s.events_delivered_total) + " total · " + fmtInt(s.gaps_total) + " gaps";
       $("sentRate").textContent = lastOf(sent) === null ? "–" : fmtBytes(lastOf(sent));
       const ratio = s.bytes_sent_total > 0 ? s.bytes_sent_uncompressed_total / s.bytes_sent_total : 1;
-      $("sentSub").textContent = fmtBytes(s.bytes_sent_total) + " total · ×" + ratio.toFixed(2) + " compression";
+      $("sentSub").textContent = fmtBytes(s.bytes_sent_total) + " total" + (ratio > 1.01 ? " · zstd ×" + ratio.toFixed(1) : "");
     }
     function topicRow(name) {
       const row = el("tr", { "data-topic": name });
@@ -185,11 +186,10 @@ extension AdminPage {
         if ((previous ? previous.nextSibling : tbody.firstChild) !== row) tbody.insertBefore(row, previous ? previous.nextSibling : tbody.firstChild);
         previous = row;
         const cells = row.children;
-        const history = state.history.get(t.name);
-        const perSecond = history ? rates(history.points, 1) : [];
+        const perSecond = t.rate_history || [];
         cells[1].firstChild.textContent = fmtRate(t.publish_rate) + "/s";
-        cells[1].firstChild.title = perSecond.length ? "now " + fmtRate(perSecond[perSecond.length - 1]) + "/s" : "";
-        spark(cells[1].querySelector("svg"), perSecond.slice(-30), 60, 16);
+        cells[1].firstChild.title = perSecond.length ? "last second: " + fmtInt(perSecond[perSecond.length - 1]) + " events" : "";
+        spark(cells[1].querySelector("svg"), perSecond, 60, 16);
         cells[2].textContent = fmtInt(t.seq);
         const fill = Math.min(100, 100 * t.buffered_events / t.limits.capacity);
         cells[3].innerHTML = `${fmtInt(t.buffered_events)} <span class="muted">/ ${fmtInt(t.limits.capacity)}</span><div class="bar"><i style="width:${fill.toFixed(1)}%"></i></div>`;
@@ -228,7 +228,7 @@ extension AdminPage {
         if ((previous ? previous.nextSibling : tbody.firstChild) !== row) tbody.insertBefore(row, previous ? previous.nextSibling : tbody.firstChild);
         previous = row;
         const cells = row.children;
-        cells[1].innerHTML = `<span class="tag ${c.transport}">${c.transport}</span>` + (c.subscriptions.includes(STATS_TOPIC) ? ' <span class="sys">admin page</span>' : "");
+        cells[1].innerHTML = `<span class="tag ${c.transport}">${c.transport}</span>` + (c.subscriptions.includes(STATS_TOPIC) ? ' <span class="sys">admin</span>' : "");
         cells[2].textContent = c.remote; cells[2].title = c.remote;
         cells[3].textContent = c.subscriptions.length ? c.subscriptions.join(", ") : "—"; cells[3].title = c.subscriptions.join("\n");
         cells[4].textContent = fmtBytes(c.queued_bytes); cells[4].className = "n" + (c.queued_bytes > 1048576 ? " warn" : "");

@@ -113,7 +113,7 @@ enum AdminPage {
       <section>
         <div class="sechead"><h2>Connections</h2><span class="count" id="connNote"></span></div>
         <div class="scroll"><table id="connections">
-          <colgroup><col style="width:8%"><col style="width:9%"><col style="width:15%"><col style="width:34%"><col style="width:10%"><col style="width:7%"><col style="width:9%"><col style="width:8%"></colgroup>
+          <colgroup><col style="width:7%"><col style="width:12%"><col style="width:15%"><col style="width:32%"><col style="width:10%"><col style="width:7%"><col style="width:9%"><col style="width:8%"></colgroup>
           <thead><tr><th class="n">Id</th><th>Transport</th><th>Remote</th><th>Subscriptions</th><th class="n">Queued</th><th class="n">Gaps</th><th class="n">Age</th><th></th></tr></thead>
           <tbody></tbody></table><div class="empty" id="connEmpty">No connections.</div></div>
       </section>

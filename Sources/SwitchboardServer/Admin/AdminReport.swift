@@ -12,6 +12,8 @@ struct AdminReport: Sendable {
 
     /// The most topics and connections a stats snapshot lists.
     static let snapshotLimit = 500
+    /// Seconds of per-second publish counts a snapshot gives each topic, for the page's sparklines.
+    static let historySeconds = 30
 
     /// Poll and SSE subscribers per topic, from the connections of those transports.
     func otherSubscribers() -> [String: TransportCounts] {
@@ -60,7 +62,12 @@ struct AdminReport: Sendable {
 
     /// The snapshot for the stats topic: totals, the busiest topics and the oldest connections.
     func snapshot() -> StatsSnapshot {
-        let topics = self.topics()
+        let histories = engine.publishHistories(seconds: Self.historySeconds)
+        let topics = self.topics().map { topic in
+            var topic = topic
+            topic.rateHistory = histories[topic.name] ?? Array(repeating: 0, count: Self.historySeconds)
+            return topic
+        }
         let connections = self.connections()
         let busiest = topics.count <= Self.snapshotLimit ? topics : Array(
             topics.sorted { ($0.publishRate, $1.name) > ($1.publishRate, $0.name) }.prefix(Self.snapshotLimit)
