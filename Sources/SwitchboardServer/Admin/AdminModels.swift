@@ -29,19 +29,31 @@ struct TransportCounts: Encodable, Sendable {
 struct TopicObject: Encodable, Sendable {
     /// A ring's bounds as the admin API shows them.
     struct Limits: Encodable, Sendable {
+        /// The most events kept.
         var capacity: Int
+        /// The most payload bytes kept.
         var maxBytes: Int
+        /// The longest an event is kept, in seconds; 0 for no age limit.
         var ttlSeconds: Int
     }
 
+    /// The topic's name.
     var name: String
+    /// Its current epoch.
     var epoch: String
+    /// Its newest seq (0 before the first event).
     var seq: UInt64
+    /// The oldest buffered seq (`seq + 1` when nothing is buffered).
     var oldestSeq: UInt64
+    /// Events buffered.
     var bufferedEvents: Int
+    /// Payload bytes buffered.
     var bufferedBytes: Int
+    /// Subscribers per transport.
     var subscribers: TransportCounts
+    /// Events per second over the last minute.
     var publishRate: Double
+    /// Its ring's bounds.
     var limits: Limits
     /// Events per second over the last seconds, oldest first; only in stats snapshots.
     var rateHistory: [UInt32]?
@@ -63,15 +75,22 @@ struct TopicObject: Encodable, Sendable {
 
 /// One open connection as the admin API shows it.
 struct ConnectionObject: Encodable, Sendable {
+    /// The id `DELETE /v1/admin/connections/{id}` takes.
     var id: UInt64
+    /// `ws`, `poll` or `sse`.
     var transport: String
+    /// The peer's `ip:port`.
     var remote: String
+    /// Its topics, sorted.
     var subscriptions: [String]
+    /// Bytes waiting to be written to it.
     var queuedBytes: Int
+    /// Gaps it was told of because it read too slowly.
     var gaps: UInt64
     /// µs since the Unix epoch, like event timestamps.
     var connectedAt: Int64
 
+    /// The object for `connection`, with its activity now.
     init(_ connection: Connection) {
         let activity = connection.activity()
         id = connection.id
@@ -86,14 +105,23 @@ struct ConnectionObject: Encodable, Sendable {
 
 /// `GET /v1/admin/stats`.
 struct StatsObject: Encodable, Sendable {
+    /// The broker's version.
     var version = BuildInfo.version
+    /// Whole seconds since the broker started.
     var uptimeSeconds: Int64
+    /// Topics that exist.
     var topics: Int
+    /// Open connections per transport.
     var connections: TransportCounts
+    /// Events accepted by publishes.
     var eventsPublishedTotal: UInt64
+    /// Events written to clients, every transport.
     var eventsDeliveredTotal: UInt64
+    /// Bytes written to clients as sent.
     var bytesSentTotal: UInt64
+    /// The same bytes before compression.
     var bytesSentUncompressedTotal: UInt64
+    /// Gap messages sent.
     var gapsTotal: UInt64
 }
 
@@ -101,6 +129,7 @@ struct StatsObject: Encodable, Sendable {
 struct StatsSnapshot: Encodable, Sendable {
     /// When it was taken, µs since the Unix epoch.
     var ts: Int64
+    /// The broker's totals.
     var stats: StatsObject
     /// The busiest topics (by publish rate, then name), at most ``AdminReport/snapshotLimit``.
     var topics: [TopicObject]
@@ -111,7 +140,9 @@ struct StatsSnapshot: Encodable, Sendable {
 
     /// The counts before truncation.
     struct Totals: Encodable, Sendable {
+        /// Topics that exist.
         var topics: Int
+        /// Connections open.
         var connections: Int
     }
 }

@@ -4,8 +4,11 @@ import SwitchboardCore
 /// Builds what the admin API and the stats topic show, from the engine, the connection
 /// registry and the metrics.
 struct AdminReport: Sendable {
+    /// The topic engine.
     let engine: InMemoryTopicEngine
+    /// The registry of open connections.
     let state: BrokerState
+    /// The metrics the transports record into.
     let metrics: BrokerMetrics
     /// When the broker started, µs since the Unix epoch.
     let startedAt: Int64

@@ -4,11 +4,15 @@ import SwitchboardCore
 
 /// `/metrics`, the admin API under `/v1/admin/` and the admin page at `/admin`.
 struct AdminRoutes: Sendable {
+    /// What the routes show.
     let report: AdminReport
+    /// Checks the caller's credentials.
     let access: AccessControl
 
+    /// The topic engine the routes act on.
     var engine: InMemoryTopicEngine { report.engine }
 
+    /// Adds every route to `router`; each checks credentials first (`.admin`, `/metrics` `.metrics`).
     func register(on router: Router<BrokerRequestContext>) {
         router.get("/metrics") { request, _ in
             try access.check(request, .metrics)

@@ -6,7 +6,9 @@ import SwitchboardCore
 /// The metrics read at scrape time from what the broker already counts: the engine's
 /// atomics, its topics and the connection registry.
 final class ScrapedMetrics: Sendable {
+    /// The engine whose counters and topics are read.
     let engine: InMemoryTopicEngine
+    /// The registry of open connections.
     let state: BrokerState
     private let published: CoreMetrics.Counter
     private let received: CoreMetrics.Counter
@@ -20,6 +22,7 @@ final class ScrapedMetrics: Sendable {
     /// The counter values last pushed into the registry, to add only the difference.
     private let pushed = Mutex<[String: UInt64]>([:])
 
+    /// Creates the series in `factory`'s registry.
     init(engine: InMemoryTopicEngine, state: BrokerState, factory: PrometheusMetricsFactory) {
         self.engine = engine
         self.state = state

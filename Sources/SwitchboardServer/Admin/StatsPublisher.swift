@@ -14,10 +14,14 @@ struct StatsPublisher: Service {
     /// Its ring: a few snapshots are enough to start a page with `last`.
     static let limits = RingLimits(capacity: 4, maxBytes: 8 * 1024 * 1024, ttlSeconds: 0)
 
+    /// Builds the snapshots.
     let report: AdminReport
+    /// How often a snapshot is published while someone listens.
     let interval: Duration
+    /// Where failures to publish are logged (at debug level).
     let logger: Logger
 
+    /// Runs until graceful shutdown.
     func run() async throws {
         try? await cancelWhenGracefulShutdown {
             let clock = ContinuousClock()

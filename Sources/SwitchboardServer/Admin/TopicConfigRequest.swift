@@ -4,10 +4,14 @@ import SwitchboardCore
 
 /// The body of `PUT /v1/admin/topics/{t}/config`: any of `capacity`, `max_bytes`, `ttl_seconds`.
 struct TopicConfigRequest: Decodable {
+    /// The most events kept.
     var capacity: Int?
+    /// The most payload bytes kept.
     var maxBytes: Int?
+    /// The longest an event is kept, in seconds; 0 for no age limit.
     var ttlSeconds: Int?
 
+    /// The JSON field names.
     enum CodingKeys: String, CodingKey, CaseIterable {
         case capacity
         case maxBytes = "max_bytes"
