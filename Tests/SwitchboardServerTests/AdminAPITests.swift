@@ -221,6 +221,8 @@ import Testing
                 let page = try await http.get("/admin")
                 #expect(page.status == .ok && page.headers[.contentType] == "text/html; charset=utf-8")
                 #expect(page.bodyText.contains("<title>Switchboard"))
+                // Self-contained: nothing is loaded from elsewhere.
+                #expect(!page.bodyText.contains("http://") && !page.bodyText.contains("https://") && !page.bodyText.contains("src="))
                 let healthz = try await http.get("/healthz"), readyz = try await http.get("/readyz")
                 #expect(healthz.status == .ok && readyz.status == .ok)
             }
