@@ -170,7 +170,7 @@ extension AdminPage {
         catch (e) { toast("Not deleted: " + e.message); }
       };
       row.append(nameCell, rate, el("td", { class: "n seq" }), el("td", { class: "n buf" }), el("td", { class: "n bytes" }),
-                 el("td", { class: "subs-cell" }), el("td", { class: "epoch mono muted" }), el("td", { class: "n" }, del));
+                 el("td", { class: "subs-cell" }), el("td", { class: "epoch mono muted" }), el("td", { class: "n act" }, del));
       return row;
     }
     function renderTopics(snapshot, source) {
@@ -214,7 +214,7 @@ extension AdminPage {
         catch (e) { toast("Not closed: " + e.message); }
       };
       row.append(el("td", { class: "n mono" }, String(id)), el("td"), el("td", { class: "mono" }), el("td"), el("td", { class: "n" }),
-                 el("td", { class: "n" }), el("td", { class: "n" }), el("td", { class: "n" }, close));
+                 el("td", { class: "n" }), el("td", { class: "n" }), el("td", { class: "n act" }, close));
       return row;
     }
     function renderConnections(snapshot, source) {

@@ -61,6 +61,7 @@ enum AdminPage {
     tr:last-child td { border-bottom: 0; }
     tbody tr:hover { background: #fafaff; }
     td.name { font-weight: 500; }
+    td.act { overflow: visible; padding-left: 4px; }
     .sys { font-size: 10.5px; color: var(--muted); border: 1px solid var(--line); border-radius: 4px; padding: 0 5px; margin-left: 6px; font-weight: 400; }
     .bar { height: 6px; background: #eef0f3; border-radius: 3px; overflow: hidden; margin-top: 3px; }
     .bar > i { display: block; height: 100%; background: var(--accent); border-radius: 3px; transition: width .4s; }
@@ -106,14 +107,14 @@ enum AdminPage {
         <div class="sechead"><h2>Topics</h2><span class="count" id="topicsNote"></span><div class="spacer"></div>
           <input id="filter" placeholder="Filter topics" size="24"></div>
         <div class="scroll"><table id="topics">
-          <colgroup><col style="width:24%"><col style="width:15%"><col style="width:9%"><col style="width:15%"><col style="width:9%"><col style="width:14%"><col style="width:7%"><col style="width:7%"></colgroup>
+          <colgroup><col style="width:24%"><col style="width:15%"><col style="width:9%"><col style="width:15%"><col style="width:9%"><col style="width:14%"><col style="width:9%"><col style="width:92px"></colgroup>
           <thead><tr><th>Topic</th><th class="n">Rate (1 min)</th><th class="n">Seq</th><th class="n">Buffered</th><th class="n">Bytes</th><th>Subscribers</th><th>Epoch</th><th></th></tr></thead>
           <tbody></tbody></table><div class="empty" id="topicsEmpty">No topics yet.</div></div>
       </section>
       <section>
         <div class="sechead"><h2>Connections</h2><span class="count" id="connNote"></span></div>
         <div class="scroll"><table id="connections">
-          <colgroup><col style="width:7%"><col style="width:12%"><col style="width:15%"><col style="width:32%"><col style="width:10%"><col style="width:7%"><col style="width:9%"><col style="width:8%"></colgroup>
+          <colgroup><col style="width:7%"><col style="width:12%"><col style="width:15%"><col style="width:32%"><col style="width:10%"><col style="width:7%"><col style="width:9%"><col style="width:84px"></colgroup>
           <thead><tr><th class="n">Id</th><th>Transport</th><th>Remote</th><th>Subscriptions</th><th class="n">Queued</th><th class="n">Gaps</th><th class="n">Age</th><th></th></tr></thead>
           <tbody></tbody></table><div class="empty" id="connEmpty">No connections.</div></div>
       </section>
