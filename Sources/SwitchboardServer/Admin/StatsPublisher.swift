@@ -26,25 +26,25 @@ struct StatsPublisher: Service {
         try? await cancelWhenGracefulShutdown {
             let clock = ContinuousClock()
             var last: ContinuousClock.Instant?
-            var lastSubscribers = 0
+            var lastWebSockets = 0
             while !Task.isCancelled {
                 try await Task.sleep(for: .milliseconds(100))
-                let subscribers = self.subscribers()
-                defer { lastSubscribers = subscribers }
-                guard subscribers > 0 else { continue }
+                // Only WebSocket subscribers are looked at this often (one lookup); poll and SSE
+                // subscribers, which take a walk over the connections, once per interval.
+                let webSockets = report.engine.topicInfo(Self.topic)?.subscribers ?? 0
+                defer { lastWebSockets = webSockets }
                 let due = last.map { clock.now - $0 >= interval } ?? true
-                guard due || subscribers > lastSubscribers else { continue }
+                guard webSockets > lastWebSockets || due else { continue }
                 last = clock.now
-                publish()
+                if webSockets > 0 || hasOtherSubscribers() { publish() }
             }
         }
     }
 
-    /// Subscribers of the stats topic on any transport.
-    private func subscribers() -> Int {
-        guard let info = report.engine.topicInfo(Self.topic) else { return 0 }
-        let others = report.otherSubscribers()[Self.topic]
-        return info.subscribers + (others?.poll ?? 0) + (others?.sse ?? 0)
+    /// Whether a poll or SSE connection listens to the stats topic.
+    private func hasOtherSubscribers() -> Bool {
+        guard let others = report.otherSubscribers()[Self.topic] else { return false }
+        return others.poll + others.sse > 0
     }
 
     private func publish() {
