@@ -16,6 +16,8 @@ public struct Broker: Sendable {
     /// The topic engine.
     public let engine: InMemoryTopicEngine
     let state = BrokerState()
+    /// The polls waiting now, against ``BrokerConfiguration/maxWaitingPolls``.
+    let waitingPolls: WaitingPolls
     /// Checks credentials on every path that needs them.
     let access: AccessControl
     let logger: Logger
@@ -30,6 +32,7 @@ public struct Broker: Sendable {
         self.configuration = configuration
         self.engine = try InMemoryTopicEngine(configuration: configuration.engine)
         self.access = try AccessControl(credentials: configuration.credentials)
+        self.waitingPolls = WaitingPolls(limit: configuration.maxWaitingPolls)
         self.logger = logger
         self.metrics = BrokerMetrics(engine: engine, state: state)
         self.report = AdminReport(engine: engine, state: state, metrics: metrics, startedAt: WallClock.micros())
@@ -73,6 +76,9 @@ public struct Broker: Sendable {
         PublishRoutes<BrokerRequestContext>(engine: engine, state: state, maxPayloadBytes: configuration.engine.maxPayloadBytes)
             .register(on: router)
         WebSocketRoutes(engine: engine, state: state, metrics: metrics, configuration: configuration, logger: logger).register(on: router)
+        PollRoutes(engine: engine, state: state, access: access, pool: engine.compressor, waitingPolls: waitingPolls).register(on: router)
+        SSERoutes(engine: engine, state: state, access: access, heartbeat: .milliseconds(Int64(configuration.sseHeartbeatSeconds * 1000)), logger: logger)
+            .register(on: router)
         AdminRoutes(report: report, access: access).register(on: router)
         return router
     }
@@ -81,8 +87,9 @@ public struct Broker: Sendable {
         if AdminRoutes.isKnownPath(path) { return true }
         let parts = path.split(separator: "/", omittingEmptySubsequences: false)
         switch parts.count {
-        case 3: return ["/v1/publish", "/v1/ws"].contains(path)
+        case 3: return ["/v1/publish", "/v1/ws", "/v1/poll", "/v1/sse"].contains(path)
         case 4: return parts[1] == "v1" && parts[2] == "topics"
+        case 5: return parts[1] == "v1" && parts[2] == "topics" && parts[4] == "events"
         case 2: return ["/healthz", "/readyz"].contains(path)
         default: return false
         }

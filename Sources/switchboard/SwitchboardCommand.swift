@@ -30,6 +30,8 @@ struct SwitchboardCommand: AsyncParsableCommand {
     @Option(help: help("zstd_level")) var zstdLevel: String?
     @Option(help: help("max_client_frame_bytes")) var maxClientFrameBytes: String?
     @Option(help: help("max_subscriptions_per_connection")) var maxSubscriptionsPerConnection: String?
+    @Option(help: help("max_waiting_polls")) var maxWaitingPolls: String?
+    @Option(help: help("sse_heartbeat_seconds")) var sseHeartbeatSeconds: String?
     @Flag(help: help("allow_anonymous")) var allowAnonymous = false
     @Option(help: help("admin_token")) var adminToken: String?
     @Option(help: help("publish_token")) var publishToken: [String] = []
@@ -52,6 +54,7 @@ struct SwitchboardCommand: AsyncParsableCommand {
             ("slow_consumer", slowConsumer), ("ping_interval", pingInterval), ("drain_timeout", drainTimeout),
             ("zstd_level", zstdLevel), ("max_client_frame_bytes", maxClientFrameBytes),
             ("max_subscriptions_per_connection", maxSubscriptionsPerConnection), ("admin_token", adminToken),
+            ("max_waiting_polls", maxWaitingPolls), ("sse_heartbeat_seconds", sseHeartbeatSeconds),
             ("jwt_secret", jwtSecret), ("jwt_public_key", jwtPublicKey),
         ]
         for case let (name, value?) in values { layer[name] = [value] }

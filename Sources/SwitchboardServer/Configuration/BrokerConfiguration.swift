@@ -20,6 +20,10 @@ public struct BrokerConfiguration: Sendable, Equatable {
     public var maxClientFrameBytes: Int
     /// The most subscriptions one WebSocket connection may hold.
     public var maxSubscriptionsPerConnection: Int
+    /// The most long-polls that may wait at once in this process (more: 429).
+    public var maxWaitingPolls: Int
+    /// Seconds between heartbeat comments on an idle SSE stream.
+    public var sseHeartbeatSeconds: Double
     /// Serve anyone on a non-loopback address although no credentials are configured.
     public var allowAnonymous: Bool
     /// Credentials named by the contract; not implemented yet, so setting any is refused at start.
@@ -64,6 +68,8 @@ public struct BrokerConfiguration: Sendable, Equatable {
         drainTimeoutSeconds: Int = 10,
         maxClientFrameBytes: Int = 65_536,
         maxSubscriptionsPerConnection: Int = 1000,
+        maxWaitingPolls: Int = 20_000,
+        sseHeartbeatSeconds: Double = 15,
         allowAnonymous: Bool = false,
         credentials: Credentials = .init()
     ) {
@@ -76,6 +82,8 @@ public struct BrokerConfiguration: Sendable, Equatable {
         self.drainTimeoutSeconds = drainTimeoutSeconds
         self.maxClientFrameBytes = maxClientFrameBytes
         self.maxSubscriptionsPerConnection = maxSubscriptionsPerConnection
+        self.maxWaitingPolls = maxWaitingPolls
+        self.sseHeartbeatSeconds = sseHeartbeatSeconds
         self.allowAnonymous = allowAnonymous
         self.credentials = credentials
     }

@@ -21,6 +21,8 @@ extension Settings {
         int("zstd_level", "zstd compression level, 1 (fast) to 19 (default 3).", 1...19) { $0.engine.zstdLevel = Int32($1) },
         int("max_client_frame_bytes", "Largest frame a WebSocket client may send; larger closes with 1009 (default 65536).", 128...16 * 1_048_576) { $0.maxClientFrameBytes = $1 },
         int("max_subscriptions_per_connection", "Most subscriptions per WebSocket connection (default 1000).", 1...1_000_000) { $0.maxSubscriptionsPerConnection = $1 },
+        int("max_waiting_polls", "Most long-polls waiting at once; more answer 429 (default 20000).", 1...1_000_000) { $0.maxWaitingPolls = $1 },
+        int("sse_heartbeat_seconds", "Seconds between keep-alive comments on an idle SSE stream (default 15).", 1...3600) { $0.sseHeartbeatSeconds = Double($1) },
         flag("allow_anonymous", "Serve a non-loopback address without credentials.") { $0.allowAnonymous = $1 },
         text("admin_token", "Static token that may do everything (not supported yet).") { $0.credentials.adminToken = $1 },
         Definition(name: "publish_token", help: "Static token that may publish (repeatable; not supported yet).", isFlag: false, isList: true) { configuration, values throws(ConfigurationError) in
