@@ -17,6 +17,17 @@ enum AdminPage {
       --bg: #f5f6f8; --panel: #ffffff; --ink: #1b1f24; --muted: #6b7380; --faint: #9aa1ab; --line: #e4e7eb;
       --accent: #4f46e5; --accent-soft: #eef0ff; --good: #15803d; --warn: #b45309; --bad: #b91c1c;
       --ws: #4f46e5; --poll: #0891b2; --sse: #c026d3;
+      --card: #fcfcfd; --head: #fafbfc; --chip: #f1f2f4; --track: #eef0f3; --rule: #f0f1f3; --hover: #fafaff;
+      --good-soft: #e7f6ec; --bad-soft: #fdecec; --bad-line: #f3b4b4; --ws-soft: #eef0ff; --poll-soft: #e6f6fa; --sse-soft: #fbeafd;
+    }
+    @media (prefers-color-scheme: dark) {
+      :root {
+        --bg: #0f1115; --panel: #171a21; --ink: #e6e8ec; --muted: #9199a6; --faint: #6b7380; --line: #2a2f3a;
+        --accent: #818cf8; --accent-soft: #272a4a; --good: #4ade80; --warn: #fbbf24; --bad: #f87171;
+        --ws: #a5b4fc; --poll: #67e8f9; --sse: #f0abfc;
+        --card: #1b1f27; --head: #1b1f27; --chip: #232834; --track: #2a2f3a; --rule: #222731; --hover: #1d2130;
+        --good-soft: #12301f; --bad-soft: #3a1717; --bad-line: #6b2a2a; --ws-soft: #262a4d; --poll-soft: #103540; --sse-soft: #3b1840;
+      }
     }
     * { box-sizing: border-box; }
     body { margin: 0; background: var(--bg); color: var(--ink);
@@ -27,23 +38,23 @@ enum AdminPage {
     .titlebar { display: flex; align-items: center; gap: 14px; margin-bottom: 14px; }
     h1 { font-size: 18px; margin: 0; letter-spacing: -0.01em; }
     h1 span { color: var(--muted); font-weight: 400; }
-    .pill { font-size: 12px; padding: 2px 10px; border-radius: 999px; background: #f1f2f4; color: var(--muted); }
-    .pill.live { background: #e7f6ec; color: var(--good); }
+    .pill { font-size: 12px; padding: 2px 10px; border-radius: 999px; background: var(--chip); color: var(--muted); }
+    .pill.live { background: var(--good-soft); color: var(--good); }
     .pill.live::before { content: "●"; margin-right: 6px; animation: pulse 2s infinite; }
-    .pill.down { background: #fdecec; color: var(--bad); }
+    .pill.down { background: var(--bad-soft); color: var(--bad); }
     @keyframes pulse { 50% { opacity: .35; } }
     .spacer { flex: 1; }
     .token { display: none; gap: 6px; align-items: center; }
     .token.shown { display: flex; }
-    input { font: inherit; padding: 5px 9px; border: 1px solid var(--line); border-radius: 6px; background: #fff; color: var(--ink); }
+    input { font: inherit; padding: 5px 9px; border: 1px solid var(--line); border-radius: 6px; background: var(--panel); color: var(--ink); }
     input:focus { outline: 2px solid var(--accent-soft); border-color: var(--accent); }
     button { font: inherit; font-size: 12.5px; padding: 4px 10px; border-radius: 6px; border: 1px solid var(--line);
-      background: #fff; color: var(--ink); cursor: pointer; }
+      background: var(--panel); color: var(--ink); cursor: pointer; }
     button:hover { border-color: var(--faint); }
     button.danger { color: var(--bad); }
-    button.danger:hover { background: #fdecec; border-color: #f3b4b4; }
+    button.danger:hover { background: var(--bad-soft); border-color: var(--bad-line); }
     .cards { display: grid; grid-template-columns: repeat(6, minmax(0, 1fr)); gap: 12px; }
-    .card { border: 1px solid var(--line); border-radius: 10px; padding: 10px 14px; background: #fcfcfd; min-width: 0; }
+    .card { border: 1px solid var(--line); border-radius: 10px; padding: 10px 14px; background: var(--card); min-width: 0; }
     .card .label { font-size: 11.5px; text-transform: uppercase; letter-spacing: .06em; color: var(--muted); }
     .card .value { font-size: 22px; font-weight: 600; font-variant-numeric: tabular-nums; letter-spacing: -0.01em; }
     .card .sub { font-size: 12px; color: var(--muted); white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
@@ -55,25 +66,25 @@ enum AdminPage {
     .count { color: var(--muted); font-size: 12.5px; }
     .scroll { max-height: 46vh; overflow: auto; }
     table { width: 100%; border-collapse: collapse; table-layout: fixed; }
-    th { position: sticky; top: 0; background: #fafbfc; z-index: 1; font-size: 11.5px; font-weight: 600; color: var(--muted);
+    th { position: sticky; top: 0; background: var(--head); z-index: 1; font-size: 11.5px; font-weight: 600; color: var(--muted);
       text-transform: uppercase; letter-spacing: .05em; text-align: left; padding: 8px 12px; border-bottom: 1px solid var(--line); }
-    td { padding: 7px 12px; border-bottom: 1px solid #f0f1f3; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; vertical-align: middle; }
+    td { padding: 7px 12px; border-bottom: 1px solid var(--rule); overflow: hidden; text-overflow: ellipsis; white-space: nowrap; vertical-align: middle; }
     tr:last-child td { border-bottom: 0; }
-    tbody tr:hover { background: #fafaff; }
+    tbody tr:hover { background: var(--hover); }
     td.name { font-weight: 500; }
     td.act { overflow: visible; padding-left: 4px; }
     .sys { font-size: 10.5px; color: var(--muted); border: 1px solid var(--line); border-radius: 4px; padding: 0 5px; margin-left: 6px; font-weight: 400; }
-    .bar { height: 6px; background: #eef0f3; border-radius: 3px; overflow: hidden; margin-top: 3px; }
+    .bar { height: 6px; background: var(--track); border-radius: 3px; overflow: hidden; margin-top: 3px; }
     .bar > i { display: block; height: 100%; background: var(--accent); border-radius: 3px; transition: width .4s; }
     .subs { display: inline-flex; gap: 4px; }
-    .tag { font-size: 11.5px; border-radius: 4px; padding: 1px 6px; background: #f1f2f4; color: var(--muted); font-variant-numeric: tabular-nums; }
-    .tag.ws { background: #eef0ff; color: var(--ws); } .tag.poll { background: #e6f6fa; color: var(--poll); } .tag.sse { background: #fbeafd; color: var(--sse); }
+    .tag { font-size: 11.5px; border-radius: 4px; padding: 1px 6px; background: var(--chip); color: var(--muted); font-variant-numeric: tabular-nums; }
+    .tag.ws { background: var(--ws-soft); color: var(--ws); } .tag.poll { background: var(--poll-soft); color: var(--poll); } .tag.sse { background: var(--sse-soft); color: var(--sse); }
     .tag.zero { opacity: .45; }
     .muted { color: var(--muted); } .warn { color: var(--warn); } .bad { color: var(--bad); }
     .empty { padding: 26px; text-align: center; color: var(--muted); }
     .spark path { fill: none; stroke: var(--accent); stroke-width: 1.5; }
     .spark path.area { fill: var(--accent-soft); stroke: none; }
-    #toast { position: fixed; right: 20px; bottom: 20px; background: var(--ink); color: #fff; padding: 8px 14px; border-radius: 8px;
+    #toast { position: fixed; right: 20px; bottom: 20px; background: var(--ink); color: var(--bg); padding: 8px 14px; border-radius: 8px;
       font-size: 13px; opacity: 0; transition: opacity .3s; pointer-events: none; }
     #toast.shown { opacity: .92; }
     footer { color: var(--faint); font-size: 12px; padding: 0 28px 24px; }
