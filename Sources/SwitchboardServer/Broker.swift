@@ -21,6 +21,10 @@ public struct Broker: Sendable {
     /// Checks credentials on every path that needs them.
     let access: AccessControl
     let logger: Logger
+    /// Prometheus metrics; the transports record deliveries and bytes sent here.
+    let metrics: BrokerMetrics
+    /// What the admin API and the stats topic show.
+    let report: AdminReport
 
     /// Creates a broker; throws if the settings cannot be used.
     public init(configuration: BrokerConfiguration, logger: Logger = Logger(label: "switchboard")) throws {
@@ -30,6 +34,8 @@ public struct Broker: Sendable {
         self.access = try AccessControl(credentials: configuration.credentials)
         self.waitingPolls = WaitingPolls(limit: configuration.maxWaitingPolls)
         self.logger = logger
+        self.metrics = BrokerMetrics(engine: engine, state: state)
+        self.report = AdminReport(engine: engine, state: state, metrics: metrics, startedAt: WallClock.micros())
     }
 
     /// The services that make up the broker, in start order.
@@ -56,6 +62,7 @@ public struct Broker: Sendable {
             app,
             IdleTopicSweeper(engine: engine, interval: .seconds(min(60, max(1, configuration.engine.idleTopicSeconds / 4)))),
             DrainService(state: state, timeout: .seconds(configuration.drainTimeoutSeconds), logger: logger),
+            StatsPublisher(report: report, interval: .seconds(1), logger: logger),
         ]
     }
 
@@ -68,15 +75,17 @@ public struct Broker: Sendable {
         }
         PublishRoutes<BrokerRequestContext>(engine: engine, state: state, maxPayloadBytes: configuration.engine.maxPayloadBytes)
             .register(on: router)
-        WebSocketRoutes(engine: engine, state: state, configuration: configuration, logger: logger).register(on: router)
+        WebSocketRoutes(engine: engine, state: state, metrics: metrics, configuration: configuration, logger: logger).register(on: router)
         PollRoutes(engine: engine, state: state, access: access, pool: engine.compressor, waitingPolls: waitingPolls, answers: PollAnswerCache())
             .register(on: router)
         SSERoutes(engine: engine, state: state, access: access, heartbeat: .milliseconds(Int64(configuration.sseHeartbeatSeconds * 1000)), logger: logger)
             .register(on: router)
+        AdminRoutes(report: report, access: access).register(on: router)
         return router
     }
 
     static func isKnownPath(_ path: String) -> Bool {
+        if AdminRoutes.isKnownPath(path) { return true }
         let parts = path.split(separator: "/", omittingEmptySubsequences: false)
         switch parts.count {
         case 3: return ["/v1/publish", "/v1/ws", "/v1/poll", "/v1/sse"].contains(path)

@@ -102,6 +102,7 @@ public final class InMemoryTopicEngine: TopicEngine {
                 return (PublishReceipt(topic: topic.name, seq: first.seq, epoch: state.epoch, ts: first.ts, duplicate: true), false, [:])
             }
             let event = state.ring.append(payload: request.payload, contentType: request.contentType, ts: time, idempotencyKey: request.idempotencyKey)
+            state.publishRate.record(at: time)
             let schedule = !state.passScheduled
             state.passScheduled = true
             // Waiters are one-shot: each wakes once and reads again before it waits anew.
@@ -140,13 +141,14 @@ public final class InMemoryTopicEngine: TopicEngine {
     }
 
     public func topicInfo(_ name: String) -> TopicInfo? {
-        (try? topic(named: name, create: false))??.info
+        (try? topic(named: name, create: false))??.info(now: now())
     }
 
     /// Snapshots of every topic whose name starts with `prefix`, sorted by name.
     public func topicInfos(prefix: String = "") -> [TopicInfo] {
         let all = topics.withLock { Array($0.values) }
-        return all.filter { $0.name.hasPrefix(prefix) }.map(\.info).sorted { $0.name < $1.name }
+        let time = now()
+        return all.filter { $0.name.hasPrefix(prefix) }.map { $0.info(now: time) }.sorted { $0.name < $1.name }
     }
 
     public func deleteTopic(_ name: String) -> Bool {

@@ -27,6 +27,8 @@ final class Topic: Sendable {
         /// Readers waiting for the next event (long-polls, SSE streams); fired and cleared on append.
         var waiters: [UInt64: TopicWaiter] = [:]
         var createdAt: Int64
+        /// Events appended per second over the last minute (see `Topic+Rate.swift`).
+        var publishRate = PublishRate()
     }
 
     let name: String
@@ -56,6 +58,8 @@ public struct TopicInfo: Sendable, Equatable {
     public var subscribers: Int
     /// The ring's bounds.
     public var limits: RingLimits
+    /// Events published per second, averaged over the last minute.
+    public var publishRate: Double = 0
 }
 
 extension Topic {

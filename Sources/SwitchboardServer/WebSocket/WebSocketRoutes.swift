@@ -8,6 +8,7 @@ import SwitchboardCore
 struct WebSocketRoutes: Sendable {
     let engine: any TopicEngine
     let state: BrokerState
+    let metrics: BrokerMetrics
     let configuration: BrokerConfiguration
     let logger: Logger
 
@@ -33,7 +34,7 @@ struct WebSocketRoutes: Sendable {
             let remote = context.requestContext.remoteAddress
             logger.info("WebSocket open", metadata: ["connection": "\(subscriber.id)", "remote": "\(remote)", "zstd": "\(upgrade.zstd)"])
             let session = WebSocketSession(
-                engine: engine, state: state, subscriber: subscriber, upgrade: upgrade, remote: remote,
+                engine: engine, state: state, metrics: metrics, subscriber: subscriber, upgrade: upgrade, remote: remote,
                 maxMessageBytes: configuration.maxClientFrameBytes, logger: logger
             )
             await session.run(inbound: inbound, outbound: outbound)

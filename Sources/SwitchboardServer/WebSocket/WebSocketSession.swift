@@ -13,6 +13,7 @@ import SwitchboardCore
 struct WebSocketSession {
     let engine: any TopicEngine
     let state: BrokerState
+    let metrics: BrokerMetrics
     let subscriber: Subscriber
     let upgrade: UpgradeRequest
     let remote: String
@@ -114,9 +115,15 @@ struct WebSocketSession {
             for item in items {
                 switch item {
                 case .control(_, let rendered):
+                    metrics.sent(transport: .ws, encoding: .identity, bytes: rendered.readableBytes, uncompressedBytes: rendered.readableBytes)
                     try await outbound.write(.custom(.init(fin: true, opcode: .text, data: rendered)))
                 case .events(let frame):
-                    try await outbound.write(.binary(frame.bytes(zstd: zstd)))
+                    let bytes = frame.bytes(zstd: zstd)
+                    let compressed = zstd && frame.compressed != nil
+                    metrics.sent(transport: .ws, encoding: compressed ? .zstd : .identity, bytes: bytes.readableBytes, uncompressedBytes: frame.plain.readableBytes)
+                    if let ts = frame.firstTimestamp { metrics.latency(transport: .ws, publishedAt: ts) }
+                    try await outbound.write(.binary(bytes))
+                    metrics.delivered(transport: .ws, events: Int(frame.lastSeq - frame.firstSeq + 1))
                 case .close(let code, let reason):
                     logger.info("closing WebSocket", metadata: ["connection": "\(subscriber.id)", "code": "\(code)", "reason": "\(reason)"])
                     try await outbound.close(WebSocketErrorCode(codeNumber: Int(code)), reason: reason)

@@ -1,0 +1,48 @@
+import Foundation
+import HummingbirdTesting
+import NIOCore
+import SwitchboardServer
+import Testing
+
+/// The admin API and metrics see every transport: WebSocket, long-poll and SSE.
+@Suite(.serialized) struct AdminTransportsTests {
+    @Test func subscribersAndConnectionsOfEveryTransport() async throws {
+        try await withBroker { broker in
+            let ws = try await TestSubscriber(url: broker.wsURL + "?topics=mix")
+            let sse = try await SSEClient(port: broker.port, path: "/v1/sse?topics=mix,other")
+            let poll = Task {
+                try await broker.http { http in try await http.get("/v1/poll?topics=mix&timeout=20").status }
+            }
+            try await eventually("three transports") {
+                let topic = try await broker.getJSON("/v1/admin/topics/mix")
+                return topic["subscribers"] as? [String: Int] == ["ws": 1, "poll": 1, "sse": 1]
+            }
+            let stats = try await broker.getJSON("/v1/admin/stats")
+            #expect(stats["connections"] as? [String: Int] == ["ws": 1, "poll": 1, "sse": 1])
+            let metrics = parseMetrics(try await broker.http { http in try await http.get("/metrics").bodyText })
+            for transport in ["ws", "poll", "sse"] {
+                #expect(metrics.value("switchboard_connections", ["transport": transport]) == 1, "\(transport)")
+            }
+            #expect(metrics.value("switchboard_subscriptions", ["transport": "sse"]) == 2)
+
+            let connections = try #require(try await broker.getJSON("/v1/admin/connections")["connections"] as? [[String: Any]])
+            let byTransport = Dictionary(uniqueKeysWithValues: connections.compactMap { c in (c["transport"] as? String).map { ($0, c) } })
+            #expect(byTransport["sse"]?["subscriptions"] as? [String] == ["mix", "other"])
+            #expect(byTransport["poll"]?["subscriptions"] as? [String] == ["mix"])
+
+            // An operator ends the SSE stream and the waiting poll.
+            for transport in ["sse", "poll"] {
+                let id = try #require(byTransport[transport]?["id"] as? Int)
+                let answer = try await broker.http { http in try await http.delete("/v1/admin/connections/\(id)", body: ByteBuffer()).status }
+                #expect(answer == .noContent)
+            }
+            try await eventually("the stream ended") { sse.ended }
+            #expect(try await poll.value == .ok)
+            try await eventually("only the WebSocket left") {
+                (try await broker.getJSON("/v1/admin/connections")["connections"] as? [Any])?.count == 1
+            }
+            await sse.close()
+            try await ws.close()
+        }
+    }
+}
