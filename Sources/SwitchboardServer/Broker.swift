@@ -18,6 +18,8 @@ public struct Broker: Sendable {
     let state = BrokerState()
     /// Checks credentials on every path that needs them.
     let access: AccessControl
+    /// Bounds each credential's publish rate.
+    let publishLimiter: PublishRateLimiter
     let logger: Logger
 
     /// Creates a broker; throws if the settings cannot be used.
@@ -26,6 +28,7 @@ public struct Broker: Sendable {
         self.configuration = configuration
         self.engine = try InMemoryTopicEngine(configuration: configuration.engine)
         self.access = try AccessControl(credentials: configuration.credentials)
+        self.publishLimiter = PublishRateLimiter(rate: configuration.publishRate, burst: configuration.publishBurst)
         self.logger = logger
     }
 
@@ -56,16 +59,25 @@ public struct Broker: Sendable {
         ]
     }
 
+    /// Bounds the WebSocket and SSE connections, in total and per IP address; check before accepting one.
+    var connectionLimiter: ConnectionLimiter {
+        ConnectionLimiter(state: state, maxTotal: configuration.maxConnections, maxPerIP: configuration.maxConnectionsPerIP)
+    }
+
     func makeRouter() -> Router<BrokerRequestContext> {
         let router = Router(context: BrokerRequestContext.self)
+        router.add(middleware: RejectionLogMiddleware(logger: logger))
         router.add(middleware: JSONErrorMiddleware(knownPaths: Self.isKnownPath))
         router.get("/healthz") { _, _ in Response.json("{\"status\":\"ok\"}") }
         router.get("/readyz") { [state] _, _ in
             state.isDraining ? Response.json("{\"status\":\"draining\"}", status: .serviceUnavailable) : Response.json("{\"status\":\"ready\"}")
         }
-        PublishRoutes<BrokerRequestContext>(engine: engine, state: state, maxPayloadBytes: configuration.engine.maxPayloadBytes)
-            .register(on: router)
-        WebSocketRoutes(engine: engine, state: state, configuration: configuration, logger: logger).register(on: router)
+        PublishRoutes<BrokerRequestContext>(
+            engine: engine, state: state, maxPayloadBytes: configuration.engine.maxPayloadBytes, access: access, rateLimiter: publishLimiter
+        ).register(on: router)
+        WebSocketRoutes(
+            engine: engine, state: state, configuration: configuration, access: access, connectionLimiter: connectionLimiter, logger: logger
+        ).register(on: router)
         return router
     }
 

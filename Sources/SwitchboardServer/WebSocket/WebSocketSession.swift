@@ -16,6 +16,10 @@ struct WebSocketSession {
     let subscriber: Subscriber
     let upgrade: UpgradeRequest
     let remote: String
+    /// Who connected; every `subscribe` op is checked against it.
+    let principal: Principal
+    /// Checks the `subscribe` grant.
+    let access: AccessControl
     let maxMessageBytes: Int
     let logger: Logger
 
@@ -30,7 +34,19 @@ struct WebSocketSession {
             close: { code, reason in subscriber.close(code: code, reason: reason) }
         )
         state.register(connection)
-        defer { state.unregister(connection) }
+        connection.logOpened(logger, ["zstd": "\(upgrade.zstd)", "principal": "\(principal.name)"])
+        defer {
+            state.unregister(connection)
+            connection.logClosed(logger)
+        }
+        // A token with `exp` ends the connection when it expires (close 1008).
+        let expiry = principal.expiresAt.map { expiresAt in
+            Task {
+                try await Task.sleep(for: .microseconds(max(0, expiresAt - WallClock.micros())))
+                subscriber.close(code: 1008, reason: "credentials expired")
+            }
+        }
+        defer { expiry?.cancel() }
         for topic in upgrade.topics {
             await subscribe(topic: topic, start: .live, id: nil)
         }
@@ -99,6 +115,13 @@ struct WebSocketSession {
     private func subscribe(topic: String, start: StartPosition, id: MessageID?) async {
         guard !state.isDraining else {
             subscriber.send(.error(code: "shutting_down", message: "The broker is shutting down.", id: id))
+            return
+        }
+        do throws(APIError) {
+            try access.authorize(principal, .subscribe(topic))
+        } catch {
+            logger.info("subscribe refused", metadata: ["connection": "\(subscriber.id)", "remote": "\(remote)", "topic": "\(topic)", "code": "\(error.code)"])
+            subscriber.send(.error(code: error.code, message: error.message, id: id))
             return
         }
         do {
