@@ -112,6 +112,18 @@ import Testing
         #expect(await Self.status { () async throws(APIError) in _ = try await access.authenticate(token: other) } == 401)
     }
 
+    @Test func rs256KeysAreDetectedFromThePEMAndBothKindsCanBeConfigured() async throws {
+        let path = try TestTokens.rsaPublicKeyFile()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let access = try AccessControl(credentials: .init(jwtSecret: TestTokens.secret, jwtPublicKeyFile: path))
+        let rs = try await access.authenticate(token: try await TestTokens.rs256(publish: ["a.*"], sub: "feed"))
+        #expect(rs.name == "jwt:feed" && rs.allows(.publish("a.b")) && !rs.allows(.publish("b")))
+        let hs = try await access.authenticate(token: try await TestTokens.hs256(subscribe: ["x"]))
+        #expect(hs.allows(.subscribe("x")))
+        let expired = try await TestTokens.rs256(publish: ["*"], exp: Date().addingTimeInterval(-5))
+        #expect(await Self.status { () async throws(APIError) in _ = try await access.authenticate(token: expired) } == 401)
+    }
+
     @Test func aShortSecretRefusesToStart() {
         #expect(throws: ConfigurationError.self) { try AccessControl(credentials: .init(jwtSecret: "short")) }
     }

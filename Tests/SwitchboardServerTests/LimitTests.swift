@@ -99,6 +99,20 @@ import Testing
         }
     }
 
+    @Test func limitSettingsComeFromEveryLayer() throws {
+        let defaults = BrokerConfiguration()
+        #expect(defaults.maxConnections == 10_000 && defaults.maxConnectionsPerIP == 1000)
+        #expect(defaults.publishRate == 0 && defaults.publishBurst == 0)
+        let configuration = try Settings.apply([
+            Settings.environmentLayer(["SWITCHBOARD_MAX_CONNECTIONS": "5", "SWITCHBOARD_PUBLISH_RATE": "10", "SWITCHBOARD_PUBLISH_TOKEN": "a, b"]),
+            ["max_connections_per_ip": ["2"], "publish_burst": ["20"]],
+        ])
+        #expect(configuration.maxConnections == 5 && configuration.maxConnectionsPerIP == 2)
+        #expect(configuration.publishRate == 10 && configuration.publishBurst == 20)
+        #expect(configuration.credentials.publishTokens == ["a", "b"])
+        #expect(throws: ConfigurationError.self) { try Settings.apply([["max_connections": ["0"]]]) }
+    }
+
     @Test func batchBodyOverTheLimit() async throws {
         try await withBroker { broker in
             try await broker.http { http in

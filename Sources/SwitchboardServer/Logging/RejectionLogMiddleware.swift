@@ -7,6 +7,7 @@ struct RejectionLogMiddleware<Context: RemoteAddressContext>: RouterMiddleware {
     /// Where the lines go.
     let logger: Logger
 
+    /// Passes the request on and logs the error it ends in, if any.
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)

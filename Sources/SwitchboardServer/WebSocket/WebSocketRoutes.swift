@@ -7,8 +7,8 @@ import SwitchboardCore
 
 /// `GET /v1/ws`: checks the upgrade request, then runs a ``WebSocketSession``.
 ///
-/// Before the upgrade, in this order: draining (503), the request's own parameters (400),
-/// the token (401, `Authorization` or `?token=`), the `subscribe` grant for each `?topics=`
+/// Before the upgrade, in this order: draining (503), the token (401, `Authorization` or
+/// `?token=`), the request's own parameters (400), the `subscribe` grant for each `?topics=`
 /// entry (403), and the connection limits (429). Hummingbird answers any refused upgrade with
 /// an empty `400`; a plain `GET` without upgrade headers runs the same checks and answers the
 /// contract's JSON error, so a client can ask why (docs/PROTOCOL-NOTES.md).
@@ -22,11 +22,12 @@ struct WebSocketRoutes: Sendable {
     let connectionLimiter: ConnectionLimiter
     let logger: Logger
 
+    /// Adds the route to `router`.
     func register(on router: Router<BrokerRequestContext>) {
         router.ws("/v1/ws") { [state, access, connectionLimiter] request, context in
             guard !state.isDraining else { throw APIError.shuttingDown }
-            let upgrade = try UpgradeRequest(request)
             let principal = try await access.authenticate(request, allowQueryToken: true)
+            let upgrade = try UpgradeRequest(request)
             for topic in upgrade.topics { try access.authorize(principal, .subscribe(topic)) }
             try connectionLimiter.admit(remote: context.remoteAddress)
             // A plain GET (no upgrade) reaches here on the HTTP path; tell the client what was expected.

@@ -53,6 +53,22 @@ enum TestTokens {
         return try await keys.sign(claims(publish: publish, subscribe: subscribe, admin: admin, exp: exp, sub: sub))
     }
 
+    /// A token signed with RS256 and the fixed test key in ``TestRSAKey``.
+    static func rs256(
+        publish: [String] = [], subscribe: [String] = [], admin: Bool = false,
+        exp: Date? = TestTokens.inAnHour, sub: String? = "test-client"
+    ) async throws -> String {
+        let keys = await JWTKeyCollection().add(rsa: try Insecure.RSA.PrivateKey(pem: TestRSAKey.privatePEM), digestAlgorithm: .sha256)
+        return try await keys.sign(claims(publish: publish, subscribe: subscribe, admin: admin, exp: exp, sub: sub))
+    }
+
+    /// Writes ``TestRSAKey/publicPEM`` to a temporary file and returns its path.
+    static func rsaPublicKeyFile() throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-rs256-\(UUID()).pem").path
+        try TestRSAKey.publicPEM.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
     /// A new P-256 key pair: the private key, and the path of a temporary PEM file with its public key.
     static func es256KeyPair() throws -> (key: ES256PrivateKey, publicKeyFile: String) {
         let key = ES256PrivateKey()
