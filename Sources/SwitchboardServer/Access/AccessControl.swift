@@ -37,6 +37,12 @@ struct Principal: Sendable {
         self.allows = allows
     }
 
+    /// Time left until the credentials expire (zero once they have), or nil if they do not.
+    /// Long-lived transports end themselves after it (WebSocket: close 1008).
+    var timeToExpiry: Duration? {
+        expiresAt.map { .microseconds(max(0, $0 - WallClock.micros())) }
+    }
+
     /// Whether this is the caller of an open broker (no credentials configured).
     var isAnonymous: Bool { name == Self.anonymous.name }
 }

@@ -40,9 +40,9 @@ struct WebSocketSession {
             connection.logClosed(logger)
         }
         // A token with `exp` ends the connection when it expires (close 1008).
-        let expiry = principal.expiresAt.map { expiresAt in
+        let expiry = principal.timeToExpiry.map { timeLeft in
             Task {
-                try await Task.sleep(for: .microseconds(max(0, expiresAt - WallClock.micros())))
+                try await Task.sleep(for: timeLeft)
                 subscriber.close(code: 1008, reason: "credentials expired")
             }
         }
