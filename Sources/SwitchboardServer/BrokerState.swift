@@ -68,11 +68,13 @@ final class BrokerState: Sendable {
 
     /// Long-lived connections (WebSocket and SSE, not waiting polls) open now in total, and those from `ip`.
     func streamingConnectionCounts(ip: String) -> (total: Int, fromIP: Int) {
-        open.withLock { open in
+        // Remote addresses are `ip:port` or `[ip]:port`; a prefix test avoids parsing each one under the lock.
+        let prefix = ip.contains(":") ? "[\(ip)]:" : "\(ip):"
+        return open.withLock { open in
             var total = 0, fromIP = 0
             for connection in open.values where connection.transport != .poll {
                 total += 1
-                if connection.remoteIP == ip { fromIP += 1 }
+                if connection.remote.hasPrefix(prefix) { fromIP += 1 }
             }
             return (total, fromIP)
         }

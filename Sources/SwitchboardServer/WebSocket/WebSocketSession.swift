@@ -141,7 +141,9 @@ struct WebSocketSession {
                 case .events(let frame):
                     try await outbound.write(.binary(frame.bytes(zstd: zstd)))
                 case .close(let code, let reason):
-                    logger.info("closing WebSocket", metadata: ["connection": "\(subscriber.id)", "code": "\(code)", "reason": "\(reason)"])
+                    logger.info("closing WebSocket", metadata: [
+                        "connection": "\(subscriber.id)", "transport": "ws", "remote": "\(remote)", "code": "\(code)", "reason": "\(reason)",
+                    ])
                     try await outbound.close(WebSocketErrorCode(codeNumber: Int(code)), reason: reason)
                     return
                 }
