@@ -16,6 +16,8 @@ public struct Broker: Sendable {
     /// The topic engine.
     public let engine: InMemoryTopicEngine
     let state = BrokerState()
+    /// The polls waiting now, against ``BrokerConfiguration/maxWaitingPolls``.
+    let waitingPolls: WaitingPolls
     /// Checks credentials on every path that needs them.
     let access: AccessControl
     /// Bounds each credential's publish rate.
@@ -29,6 +31,7 @@ public struct Broker: Sendable {
         self.engine = try InMemoryTopicEngine(configuration: configuration.engine)
         self.access = try AccessControl(credentials: configuration.credentials)
         self.publishLimiter = PublishRateLimiter(rate: configuration.publishRate, burst: configuration.publishBurst)
+        self.waitingPolls = WaitingPolls(limit: configuration.maxWaitingPolls)
         self.logger = logger
     }
 
@@ -78,14 +81,18 @@ public struct Broker: Sendable {
         WebSocketRoutes(
             engine: engine, state: state, configuration: configuration, access: access, connectionLimiter: connectionLimiter, logger: logger
         ).register(on: router)
+        PollRoutes(engine: engine, state: state, access: access, pool: engine.compressor, waitingPolls: waitingPolls).register(on: router)
+        SSERoutes(engine: engine, state: state, access: access, connectionLimiter: connectionLimiter, heartbeat: .milliseconds(Int64(configuration.sseHeartbeatSeconds * 1000)), logger: logger)
+            .register(on: router)
         return router
     }
 
     static func isKnownPath(_ path: String) -> Bool {
         let parts = path.split(separator: "/", omittingEmptySubsequences: false)
         switch parts.count {
-        case 3: return ["/v1/publish", "/v1/ws"].contains(path)
+        case 3: return ["/v1/publish", "/v1/ws", "/v1/poll", "/v1/sse"].contains(path)
         case 4: return parts[1] == "v1" && parts[2] == "topics"
+        case 5: return parts[1] == "v1" && parts[2] == "topics" && parts[4] == "events"
         case 2: return ["/healthz", "/readyz"].contains(path)
         default: return false
         }

@@ -35,6 +35,8 @@ struct SwitchboardCommand: AsyncParsableCommand {
     @Option(help: help("publish_rate")) var publishRate: String?
     @Option(help: help("publish_burst")) var publishBurst: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error or critical (default info) (SWITCHBOARD_LOG_LEVEL).") var logLevel: String?
+    @Option(help: help("max_waiting_polls")) var maxWaitingPolls: String?
+    @Option(help: help("sse_heartbeat_seconds")) var sseHeartbeatSeconds: String?
     @Flag(help: help("allow_anonymous")) var allowAnonymous = false
     @Option(help: help("admin_token")) var adminToken: String?
     @Option(help: help("publish_token")) var publishToken: [String] = []
@@ -59,6 +61,7 @@ struct SwitchboardCommand: AsyncParsableCommand {
             ("max_subscriptions_per_connection", maxSubscriptionsPerConnection), ("max_connections", maxConnections),
             ("max_connections_per_ip", maxConnectionsPerIp), ("publish_rate", publishRate), ("publish_burst", publishBurst),
             ("admin_token", adminToken),
+            ("max_waiting_polls", maxWaitingPolls), ("sse_heartbeat_seconds", sseHeartbeatSeconds),
             ("jwt_secret", jwtSecret), ("jwt_public_key", jwtPublicKey),
         ]
         for case let (name, value?) in values { layer[name] = [value] }

@@ -9,7 +9,8 @@ public final class InMemoryTopicEngine: TopicEngine {
     public let stats = EngineStats()
 
     let topics = Mutex<[String: Topic]>([:])
-    let compressor: CompressorPool
+    /// The zstd contexts of fan-out passes, shared with HTTP answers.
+    public let compressor: CompressorPool
     let now: @Sendable () -> Int64
     private let generations = Atomic<UInt64>(0)
 
@@ -95,17 +96,21 @@ public final class InMemoryTopicEngine: TopicEngine {
     /// Appends under the topic's lock; nil if the topic was retired meanwhile (look it up again).
     private func append(_ request: PublishRequest, to topic: Topic) -> PublishReceipt? {
         let time = now()
-        let outcome: (PublishReceipt, Bool)? = topic.state.withLock { state in
+        let outcome: (PublishReceipt, Bool, [UInt64: TopicWaiter])? = topic.state.withLock { state in
             guard !state.retired else { return nil }
             if let key = request.idempotencyKey, let first = state.ring.event(idempotencyKey: key) {
-                return (PublishReceipt(topic: topic.name, seq: first.seq, epoch: state.epoch, ts: first.ts, duplicate: true), false)
+                return (PublishReceipt(topic: topic.name, seq: first.seq, epoch: state.epoch, ts: first.ts, duplicate: true), false, [:])
             }
             let event = state.ring.append(payload: request.payload, contentType: request.contentType, ts: time, idempotencyKey: request.idempotencyKey)
             let schedule = !state.passScheduled
             state.passScheduled = true
-            return (PublishReceipt(topic: topic.name, seq: event.seq, epoch: state.epoch, ts: event.ts, duplicate: false), schedule)
+            // Waiters are one-shot: each wakes once and reads again before it waits anew.
+            let waiters = state.waiters
+            if !waiters.isEmpty { state.waiters.removeAll(keepingCapacity: true) }
+            return (PublishReceipt(topic: topic.name, seq: event.seq, epoch: state.epoch, ts: event.ts, duplicate: false), schedule, waiters)
         }
-        guard let (receipt, schedule) = outcome else { return nil }
+        guard let (receipt, schedule, waiters) = outcome else { return nil }
+        for waiter in waiters.values { waiter.fire() }
         if !receipt.duplicate {
             stats.eventsPublished.add(1, ordering: .relaxed)
             stats.bytesReceived.add(UInt64(request.payload.readableBytes), ordering: .relaxed)
@@ -146,11 +151,15 @@ public final class InMemoryTopicEngine: TopicEngine {
 
     public func deleteTopic(_ name: String) -> Bool {
         guard let topic = topics.withLock({ $0.removeValue(forKey: name) }) else { return false }
-        let subscriptions = topic.state.withLock { state in
+        let (subscriptions, waiters) = topic.state.withLock { state in
             state.retired = true
-            defer { state.subscriptions.removeAll() }
-            return Array(state.subscriptions.values)
+            defer {
+                state.subscriptions.removeAll()
+                state.waiters.removeAll()
+            }
+            return (Array(state.subscriptions.values), Array(state.waiters.values))
         }
+        for waiter in waiters { waiter.fire(deleted: name) }
         for subscription in subscriptions {
             subscription.subscriber.withQueue { queue in
                 guard queue.isCurrent(topic: name, generation: subscription.generation) else { return }
@@ -163,7 +172,7 @@ public final class InMemoryTopicEngine: TopicEngine {
 
     /// Applies age limits and drops idle topics; returns the names dropped.
     ///
-    /// A topic is idle when it has no subscribers and its newest event (or, with none, its
+    /// A topic is idle when it has no subscribers or waiting readers and its newest event (or, with none, its
     /// creation) is older than ``EngineConfiguration/idleTopicSeconds``.
     @discardableResult
     public func sweep() -> [String] {
@@ -176,7 +185,7 @@ public final class InMemoryTopicEngine: TopicEngine {
             topic.state.withLock { state in
                 state.ring.evict(now: time)
                 let lastUse = max(state.ring.newest?.ts ?? 0, state.createdAt)
-                guard !state.retired, state.subscriptions.isEmpty, lastUse < idleCutoff else { return false }
+                guard !state.retired, state.subscriptions.isEmpty, state.waiters.isEmpty, lastUse < idleCutoff else { return false }
                 state.retired = true
                 return true
             }

@@ -74,4 +74,12 @@ public protocol TopicEngine: Sendable {
     func topicInfo(_ name: String) async -> TopicInfo?
     /// Deletes a topic: its subscribers get `deleted`, its next use starts a new epoch. Returns whether it existed.
     func deleteTopic(_ name: String) async -> Bool
+    /// Reads at most `limit` buffered events of `topic` from `start`, never waiting; nil when
+    /// the topic does not exist and `create` is false.
+    func read(topic: String, from start: StartPosition, limit: Int, create: Bool) async throws(EngineError) -> TopicRead?
+    /// Leaves `waiter` on `topic` to be fired by its next event or its deletion, unless the
+    /// topic already moved past `after` in `epoch` (or is gone); returns whether it was left.
+    func watch(_ waiter: TopicWaiter, topic: String, epoch: String, after: UInt64) async -> Bool
+    /// Takes `waiter` off `topic` again.
+    func unwatch(_ waiter: TopicWaiter, topic: String) async
 }

@@ -24,6 +24,8 @@ final class Topic: Sendable {
         var zstdSubscribers = 0
         /// Set when the topic leaves the registry; users must look it up again.
         var retired = false
+        /// Readers waiting for the next event (long-polls, SSE streams); fired and cleared on append.
+        var waiters: [UInt64: TopicWaiter] = [:]
         var createdAt: Int64
     }
 

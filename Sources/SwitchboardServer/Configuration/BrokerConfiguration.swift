@@ -28,6 +28,10 @@ public struct BrokerConfiguration: Sendable, Equatable {
     public var publishRate: Int
     /// Events one credential may publish in a burst above the rate; 0: one second's worth.
     public var publishBurst: Int
+    /// The most long-polls that may wait at once in this process (more: 429).
+    public var maxWaitingPolls: Int
+    /// Seconds between heartbeat comments on an idle SSE stream.
+    public var sseHeartbeatSeconds: Double
     /// Serve anyone on a non-loopback address although no credentials are configured.
     public var allowAnonymous: Bool
     /// Who may publish, subscribe and administer (tokens and JWT keys).
@@ -76,6 +80,8 @@ public struct BrokerConfiguration: Sendable, Equatable {
         maxConnectionsPerIP: Int = 1000,
         publishRate: Int = 0,
         publishBurst: Int = 0,
+        maxWaitingPolls: Int = 20_000,
+        sseHeartbeatSeconds: Double = 15,
         allowAnonymous: Bool = false,
         credentials: Credentials = .init()
     ) {
@@ -92,6 +98,8 @@ public struct BrokerConfiguration: Sendable, Equatable {
         self.maxConnectionsPerIP = maxConnectionsPerIP
         self.publishRate = publishRate
         self.publishBurst = publishBurst
+        self.maxWaitingPolls = maxWaitingPolls
+        self.sseHeartbeatSeconds = sseHeartbeatSeconds
         self.allowAnonymous = allowAnonymous
         self.credentials = credentials
     }

@@ -9,10 +9,13 @@ struct BrokerRequestContext: RequestContext, WebSocketRequestContext {
     let webSocket: WebSocketHandlerReference<Self>
     /// The remote address as text, e.g. `127.0.0.1:53422`.
     let remoteAddress: String
+    /// The connection's event loop, for cheap timers (a waiting poll's timeout, SSE heartbeats).
+    let eventLoop: any EventLoop
 
     init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.webSocket = .init()
+        self.eventLoop = source.channel.eventLoop
         if let address = source.channel.remoteAddress, let ip = address.ipAddress, let port = address.port {
             self.remoteAddress = ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
         } else {

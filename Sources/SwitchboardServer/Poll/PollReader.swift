@@ -1,0 +1,89 @@
+import SwitchboardCore
+
+/// What one read over several topics found: events merged across topics, gaps and resets.
+struct PollBatch: Sendable {
+    /// A topic whose epoch changed under the reader, with the new epoch.
+    struct Reset: Sendable, Equatable {
+        var topic: String
+        var epoch: String
+    }
+
+    /// Events in delivery order: each topic's in seq order, topics interleaved by receive time.
+    var events: [(topic: String, event: Event)] = []
+    /// Events that will never reach the reader.
+    var gaps: [Gap] = []
+    /// Topics whose sequence restarted.
+    var resets: [Reset] = []
+    /// The reader's position in every topic after this batch.
+    var cursor: Cursor
+
+    /// Whether there is anything to tell the client.
+    var isEmpty: Bool { events.isEmpty && gaps.isEmpty && resets.isEmpty }
+}
+
+/// Follows several topics for one HTTP reader (a long-poll or an SSE stream), keeping its
+/// position in each so that following its cursors never loses or repeats an event.
+struct PollReader: Sendable {
+    let engine: any TopicEngine
+    let topics: [String]
+    private var starts: [String: StartPosition]
+    /// The reader's position after the last read; nil before the first.
+    private(set) var cursor: Cursor?
+
+    init(engine: any TopicEngine, query: ReadQuery) {
+        self.engine = engine
+        self.topics = query.topics
+        self.starts = query.starts
+    }
+
+    /// Reads at most `limit` events past the reader's position, never waiting, and moves past them.
+    mutating func read(limit: Int) async throws(EngineError) -> PollBatch {
+        var reads: [TopicRead] = []
+        for topic in topics {
+            // Readers are subscribers too: a topic exists once anyone follows it.
+            guard let read = try await engine.read(topic: topic, from: starts[topic] ?? .live, limit: limit, create: true) else { continue }
+            reads.append(read)
+        }
+        var batch = PollBatch(cursor: Cursor(positions: []))
+        var taken = Array(repeating: 0, count: reads.count)
+        // A k-way merge by receive time keeps each topic's events a prefix of what it has,
+        // so the cursor can move past exactly what was sent.
+        while batch.events.count < limit {
+            var next: Int?
+            for index in reads.indices where taken[index] < reads[index].events.count {
+                if let best = next, reads[best].events[taken[best]].ts <= reads[index].events[taken[index]].ts { continue }
+                next = index
+            }
+            guard let index = next else { break }
+            batch.events.append((reads[index].topic, reads[index].events[taken[index]]))
+            taken[index] += 1
+        }
+        for (index, read) in reads.enumerated() {
+            if read.reset { batch.resets.append(.init(topic: read.topic, epoch: read.epoch)) }
+            if let gap = read.gap { batch.gaps.append(gap) }
+            let seq = read.after + UInt64(taken[index])
+            batch.cursor.positions.append(Cursor.Position(topic: read.topic, epoch: read.epoch, seq: seq))
+            starts[read.topic] = .since(seq, epoch: read.epoch)
+        }
+        cursor = batch.cursor
+        return batch
+    }
+
+    /// Waits until one of the topics moves past the reader's position, or `waiter` is fired
+    /// (a timer, a drain, an operator); returns why it woke.
+    func wait(_ waiter: TopicWaiter) async -> TopicWaiter.Wake {
+        guard let cursor else { return TopicWaiter.Wake() }
+        var watched: [String] = []
+        var moved = false
+        for position in cursor.positions {
+            guard await engine.watch(waiter, topic: position.topic, epoch: position.epoch, after: position.seq) else {
+                moved = true
+                break
+            }
+            watched.append(position.topic)
+        }
+        let wake = moved ? waiter.take() : await waiter.wait()
+        for topic in watched { await engine.unwatch(waiter, topic: topic) }
+        return wake
+    }
+}

@@ -1,0 +1,79 @@
+import Hummingbird
+import HummingbirdCore
+import SwitchboardCore
+
+/// The query of `GET /v1/poll` and `GET /v1/sse`, checked: topics, where to start, how long to wait.
+struct ReadQuery: Sendable {
+    /// The topics to follow, in the client's order, without repeats.
+    var topics: [String]
+    /// Where each topic starts, by topic.
+    var starts: [String: StartPosition]
+    /// The most events in one answer.
+    var limit: Int
+    /// How long a poll waits for something to happen.
+    var timeout: Duration
+
+    /// The longest a poll may wait, in seconds.
+    static let maxTimeoutSeconds = 120.0
+    /// The most events one answer may hold.
+    static let maxLimit = 1000
+
+    /// Parses the query; `lastEventID` (SSE's `Last-Event-ID`) resumes like a cursor and wins over it.
+    init(_ uri: URI, lastEventID: String? = nil) throws(APIError) {
+        let parameters = uri.queryParameters
+        guard let list = parameters.get("topics") else {
+            throw APIError(.badRequest, code: "invalid_request", message: "topics is required: a comma-separated list of topic names.")
+        }
+        var topics: [String] = []
+        for name in list.split(separator: ",", omittingEmptySubsequences: false).map(String.init) {
+            guard TopicName.isValid(name) else { throw APIError(.invalidTopic(name)) }
+            if !topics.contains(name) { topics.append(name) }
+        }
+        guard topics.count <= Cursor.maxTopics else {
+            throw APIError(.badRequest, code: "invalid_request", message: "At most \(Cursor.maxTopics) topics can be read at once.")
+        }
+        self.topics = topics
+        limit = try Self.integer(parameters.get("limit"), name: "limit", range: 1...Self.maxLimit) ?? 100
+        let seconds = try Self.seconds(parameters.get("timeout")) ?? 25
+        timeout = .milliseconds(Int64(seconds * 1000))
+
+        let cursorText = lastEventID ?? parameters.get("cursor")
+        let last = lastEventID == nil ? try Self.integer(parameters.get("last"), name: "last", range: 0...Int(Int32.max)) : nil
+        if let cursorText {
+            guard last == nil else {
+                throw APIError(.badRequest, code: "invalid_request", message: "Give cursor or last, not both.")
+            }
+            let cursor = try Self.cursor(cursorText, topics: topics)
+            starts = Dictionary(uniqueKeysWithValues: cursor.positions.map { ($0.topic, .since($0.seq, epoch: $0.epoch)) })
+        } else {
+            let start: StartPosition = last.map { .last($0) } ?? .live
+            starts = Dictionary(uniqueKeysWithValues: topics.map { ($0, start) })
+        }
+    }
+
+    private static func cursor(_ text: String, topics: [String]) throws(APIError) -> Cursor {
+        guard let cursor = Cursor(decoding: text) else {
+            throw APIError(.badRequest, code: "invalid_cursor", message: "The cursor is not one this broker gave out; send it back unchanged.")
+        }
+        guard Set(cursor.positions.map(\.topic)) == Set(topics) else {
+            throw APIError(.badRequest, code: "invalid_cursor", message: "The cursor is for other topics than the ones asked for.")
+        }
+        return cursor
+    }
+
+    static func integer(_ text: String?, name: String, range: ClosedRange<Int>) throws(APIError) -> Int? {
+        guard let text else { return nil }
+        guard let value = Int(text), range.contains(value) else {
+            throw APIError(.badRequest, code: "invalid_request", message: "\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound), not '\(text.prefix(40))'.")
+        }
+        return value
+    }
+
+    private static func seconds(_ text: String?) throws(APIError) -> Double? {
+        guard let text else { return nil }
+        guard let value = Double(text), value.isFinite, value >= 0, value <= maxTimeoutSeconds else {
+            throw APIError(.badRequest, code: "invalid_request", message: "timeout must be a number of seconds from 0 to \(Int(maxTimeoutSeconds)), not '\(text.prefix(40))'.")
+        }
+        return value
+    }
+}

@@ -1,0 +1,99 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import SwitchboardCore
+
+/// `GET /v1/sse`: a `text/event-stream` that follows several topics like a chain of polls.
+///
+/// The stream waits on a ``TopicWaiter`` between reads, so an idle stream holds no thread;
+/// a repeating timer on the connection's event loop wakes it for heartbeats.
+struct SSERoutes: Sendable {
+    let engine: any TopicEngine
+    let state: BrokerState
+    let access: AccessControl
+    /// Bounds open connections (SSE counts with WebSocket).
+    let connectionLimiter: ConnectionLimiter
+    let heartbeat: Duration
+    let logger: Logger
+
+    func register(on router: Router<BrokerRequestContext>) {
+        router.get("/v1/sse") { request, context in try await stream(request, context) }
+    }
+
+    private func stream(_ request: Request, _ context: BrokerRequestContext) async throws -> Response {
+        guard !state.isDraining else { throw APIError.shuttingDown }
+        let principal = try await access.authenticate(request, allowQueryToken: true)
+        let query = try ReadQuery(request.uri, lastEventID: request.headers[.lastEventID])
+        for topic in query.topics {
+            try access.authorize(principal, .subscribe(topic))
+        }
+        try connectionLimiter.admit(remote: context.remoteAddress)
+        let timeToExpiry = principal.timeToExpiry
+        let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache", .xAccelBuffering: "no"]
+        let remote = context.remoteAddress
+        let eventLoop = context.eventLoop
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            try await run(query: query, remote: remote, timeToExpiry: timeToExpiry, eventLoop: eventLoop, writer: &writer)
+        })
+    }
+
+    private func run(
+        query: ReadQuery, remote: String, timeToExpiry: Duration?, eventLoop: any EventLoop, writer: inout any ResponseBodyWriter
+    ) async throws {
+        let waiter = TopicWaiter()
+        let topics = query.topics
+        let connection = Connection(
+            transport: .sse, remote: remote,
+            activity: { ConnectionActivity(subscriptions: topics, queuedBytes: 0, gaps: 0) },
+            close: { _, _ in waiter.fire(closed: true) }
+        )
+        state.register(connection)
+        connection.logOpened(logger)
+        defer {
+            state.unregister(connection)
+            connection.logClosed(logger)
+        }
+        // The stream ends when its token expires, as a WebSocket is closed with 1008.
+        let expiry = timeToExpiry.map { timeLeft in eventLoop.scheduleTask(in: .nanoseconds(timeLeft.nanoseconds)) { waiter.fire(closed: true) } }
+        defer { expiry?.cancel() }
+        let interval = TimeAmount.nanoseconds(heartbeat.nanoseconds)
+        let timer = eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in waiter.fire() }
+        defer { timer.cancel() }
+
+        let clock = ContinuousClock()
+        var lastWrite = clock.now
+        var reader = PollReader(engine: engine, query: query)
+        try await writer.write(SSEFormat.opening)
+        while true {
+            let batch: PollBatch
+            do {
+                batch = try await reader.read(limit: query.limit)
+            } catch {
+                try await writer.write(SSEFormat.error(error))
+                break
+            }
+            if !batch.isEmpty {
+                try await writer.write(SSEFormat.render(batch))
+                lastWrite = clock.now
+                continue
+            }
+            let wake = await reader.wait(waiter)
+            for topic in wake.deleted {
+                try await writer.write(SSEFormat.deleted(topic))
+                lastWrite = clock.now
+            }
+            if wake.closed { break }
+            if clock.now - lastWrite >= heartbeat / 2 {
+                try await writer.write(SSEFormat.heartbeat)
+                lastWrite = clock.now
+            }
+        }
+        try await writer.finish(nil)
+    }
+}
+
+extension HTTPField.Name {
+    static let lastEventID = Self("Last-Event-ID")!
+    static let xAccelBuffering = Self("X-Accel-Buffering")!
+}
