@@ -99,6 +99,22 @@ import Testing
         }
     }
 
+    @Test func theBucketRefillsAtTheRate() async throws {
+        let limiter = PublishRateLimiter(rate: 20, burst: 1)
+        try limiter.take(1, for: "k")
+        do {
+            try limiter.take(1, for: "k")
+            Issue.record("the empty bucket let a publish through")
+        } catch {
+            #expect(error.code == "rate_limited" && error.retryAfter == 1)
+        }
+        try limiter.take(1, for: "other")
+        try await Task.sleep(for: .milliseconds(120))
+        try limiter.take(1, for: "k")
+        let off = PublishRateLimiter(rate: 0, burst: 0)
+        for _ in 0..<1000 { try off.take(100, for: "k") }
+    }
+
     @Test func limitSettingsComeFromEveryLayer() throws {
         let defaults = BrokerConfiguration()
         #expect(defaults.maxConnections == 10_000 && defaults.maxConnectionsPerIP == 1000)

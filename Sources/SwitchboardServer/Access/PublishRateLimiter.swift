@@ -18,6 +18,7 @@ final class PublishRateLimiter: Sendable {
     let burst: Double
     private let clock = ContinuousClock()
     private let buckets = Mutex<[String: Bucket]>([:])
+    private let lastPrune = Mutex<ContinuousClock.Instant?>(nil)
 
     /// Creates a limiter; `rate` 0 means no limit, `burst` 0 means one second's worth.
     init(rate: Int, burst: Int) {
@@ -43,9 +44,9 @@ final class PublishRateLimiter: Sendable {
             defer { buckets[key] = bucket }
             guard bucket.tokens >= needed else { return (needed - bucket.tokens) / rate }
             bucket.tokens -= wanted
-            if buckets.count > 10_000 { Self.dropFull(&buckets, burst: burst, rate: rate, now: now) }
             return nil
         }
+        pruneIfDue(now)
         if let wait {
             var error = APIError(.tooManyRequests, code: "rate_limited", message: "Publishing faster than \(Self.format(rate)) events per second; retry later.")
             error.retryAfter = max(1, Int(wait.rounded(.up)))
@@ -53,11 +54,21 @@ final class PublishRateLimiter: Sendable {
         }
     }
 
-    /// Forgets buckets that have refilled, so one-off callers do not accumulate.
-    private static func dropFull(_ buckets: inout [String: Bucket], burst: Double, rate: Double, now: ContinuousClock.Instant) {
-        buckets = buckets.filter { _, bucket in
-            let elapsed = bucket.updated.duration(to: now)
-            return bucket.tokens + Double(elapsed.components.seconds) * rate < burst
+    /// Forgets buckets that have refilled (a full bucket is the same as none), at most once a
+    /// second and only when there are many, so one-off callers do not accumulate.
+    private func pruneIfDue(_ now: ContinuousClock.Instant) {
+        let due = lastPrune.withLock { last in
+            guard last.map({ $0.duration(to: now) >= .seconds(1) }) ?? true else { return false }
+            last = now
+            return true
+        }
+        guard due else { return }
+        let (burst, rate) = (burst, rate)
+        buckets.withLock { buckets in
+            guard buckets.count > 10_000 else { return }
+            buckets = buckets.filter { _, bucket in
+                bucket.tokens + Double(bucket.updated.duration(to: now).components.seconds) * rate < burst
+            }
         }
     }
 
