@@ -20,6 +20,8 @@ public struct Broker: Sendable {
     let waitingPolls: WaitingPolls
     /// Checks credentials on every path that needs them.
     let access: AccessControl
+    /// Bounds each credential's publish rate.
+    let publishLimiter: PublishRateLimiter
     let logger: Logger
     /// Prometheus metrics; the transports record deliveries and bytes sent here.
     let metrics: BrokerMetrics
@@ -32,6 +34,7 @@ public struct Broker: Sendable {
         self.configuration = configuration
         self.engine = try InMemoryTopicEngine(configuration: configuration.engine)
         self.access = try AccessControl(credentials: configuration.credentials)
+        self.publishLimiter = PublishRateLimiter(rate: configuration.publishRate, burst: configuration.publishBurst)
         self.waitingPolls = WaitingPolls(limit: configuration.maxWaitingPolls)
         self.logger = logger
         self.metrics = BrokerMetrics(engine: engine, state: state)
@@ -66,19 +69,29 @@ public struct Broker: Sendable {
         ]
     }
 
+    /// Bounds the WebSocket and SSE connections, in total and per IP address; check before accepting one.
+    var connectionLimiter: ConnectionLimiter {
+        ConnectionLimiter(state: state, maxTotal: configuration.maxConnections, maxPerIP: configuration.maxConnectionsPerIP)
+    }
+
     func makeRouter() -> Router<BrokerRequestContext> {
         let router = Router(context: BrokerRequestContext.self)
+        router.add(middleware: RejectionLogMiddleware(logger: logger))
         router.add(middleware: JSONErrorMiddleware(knownPaths: Self.isKnownPath))
         router.get("/healthz") { _, _ in Response.json("{\"status\":\"ok\"}") }
         router.get("/readyz") { [state] _, _ in
             state.isDraining ? Response.json("{\"status\":\"draining\"}", status: .serviceUnavailable) : Response.json("{\"status\":\"ready\"}")
         }
-        PublishRoutes<BrokerRequestContext>(engine: engine, state: state, maxPayloadBytes: configuration.engine.maxPayloadBytes)
+        PublishRoutes<BrokerRequestContext>(
+            engine: engine, state: state, maxPayloadBytes: configuration.engine.maxPayloadBytes, access: access, rateLimiter: publishLimiter
+        ).register(on: router)
+        WebSocketRoutes(
+            engine: engine, state: state, metrics: metrics, configuration: configuration, access: access, connectionLimiter: connectionLimiter,
+            logger: logger
+        ).register(on: router)
+        PollRoutes(engine: engine, state: state, access: access, pool: engine.compressor, waitingPolls: waitingPolls, answers: PollAnswerCache(), metrics: metrics)
             .register(on: router)
-        WebSocketRoutes(engine: engine, state: state, metrics: metrics, configuration: configuration, logger: logger).register(on: router)
-        PollRoutes(engine: engine, state: state, access: access, pool: engine.compressor, waitingPolls: waitingPolls, answers: PollAnswerCache())
-            .register(on: router)
-        SSERoutes(engine: engine, state: state, access: access, heartbeat: .milliseconds(Int64(configuration.sseHeartbeatSeconds * 1000)), logger: logger)
+        SSERoutes(engine: engine, state: state, access: access, connectionLimiter: connectionLimiter, heartbeat: .milliseconds(Int64(configuration.sseHeartbeatSeconds * 1000)), metrics: metrics, logger: logger)
             .register(on: router)
         AdminRoutes(report: report, access: access).register(on: router)
         return router

@@ -66,6 +66,20 @@ final class BrokerState: Sendable {
         open.withLock { $0.values.reduce(0) { $0 + ($1.transport == transport ? 1 : 0) } }
     }
 
+    /// Long-lived connections (WebSocket and SSE, not waiting polls) open now in total, and those from `ip`.
+    func streamingConnectionCounts(ip: String) -> (total: Int, fromIP: Int) {
+        // Remote addresses are `ip:port` or `[ip]:port`; a prefix test avoids parsing each one under the lock.
+        let prefix = ip.contains(":") ? "[\(ip)]:" : "\(ip):"
+        return open.withLock { open in
+            var total = 0, fromIP = 0
+            for connection in open.values where connection.transport != .poll {
+                total += 1
+                if connection.remote.hasPrefix(prefix) { fromIP += 1 }
+            }
+            return (total, fromIP)
+        }
+    }
+
     /// Every open connection, oldest first.
     var connections: [Connection] {
         open.withLock { Array($0.values) }.sorted { ($0.connectedAt, $0.id) < ($1.connectedAt, $1.id) }

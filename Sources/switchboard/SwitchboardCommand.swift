@@ -30,6 +30,11 @@ struct SwitchboardCommand: AsyncParsableCommand {
     @Option(help: help("zstd_level")) var zstdLevel: String?
     @Option(help: help("max_client_frame_bytes")) var maxClientFrameBytes: String?
     @Option(help: help("max_subscriptions_per_connection")) var maxSubscriptionsPerConnection: String?
+    @Option(help: help("max_connections")) var maxConnections: String?
+    @Option(help: help("max_connections_per_ip")) var maxConnectionsPerIp: String?
+    @Option(help: help("publish_rate")) var publishRate: String?
+    @Option(help: help("publish_burst")) var publishBurst: String?
+    @Option(help: "Log level: trace, debug, info, notice, warning, error or critical (default info) (SWITCHBOARD_LOG_LEVEL).") var logLevel: String?
     @Option(help: help("max_waiting_polls")) var maxWaitingPolls: String?
     @Option(help: help("sse_heartbeat_seconds")) var sseHeartbeatSeconds: String?
     @Flag(help: help("allow_anonymous")) var allowAnonymous = false
@@ -53,7 +58,9 @@ struct SwitchboardCommand: AsyncParsableCommand {
             ("idle_topic_seconds", idleTopicSeconds), ("subscriber_queue_bytes", subscriberQueueBytes),
             ("slow_consumer", slowConsumer), ("ping_interval", pingInterval), ("drain_timeout", drainTimeout),
             ("zstd_level", zstdLevel), ("max_client_frame_bytes", maxClientFrameBytes),
-            ("max_subscriptions_per_connection", maxSubscriptionsPerConnection), ("admin_token", adminToken),
+            ("max_subscriptions_per_connection", maxSubscriptionsPerConnection), ("max_connections", maxConnections),
+            ("max_connections_per_ip", maxConnectionsPerIp), ("publish_rate", publishRate), ("publish_burst", publishBurst),
+            ("admin_token", adminToken),
             ("max_waiting_polls", maxWaitingPolls), ("sse_heartbeat_seconds", sseHeartbeatSeconds),
             ("jwt_secret", jwtSecret), ("jwt_public_key", jwtPublicKey),
         ]
@@ -68,9 +75,10 @@ struct SwitchboardCommand: AsyncParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         let brokerConfiguration: BrokerConfiguration
         let broker: Broker
+        let level = Logger.Level(rawValue: (logLevel ?? environment["SWITCHBOARD_LOG_LEVEL"] ?? "info").lowercased()) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = Logger.Level(rawValue: environment["SWITCHBOARD_LOG_LEVEL"] ?? "info") ?? .info
+            handler.logLevel = level
             return handler
         }
         let logger = Logger(label: "switchboard")

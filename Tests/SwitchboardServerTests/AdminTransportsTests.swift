@@ -45,4 +45,27 @@ import Testing
             try await ws.close()
         }
     }
+
+    @Test func pollAndSSEDeliveriesAreCountedInMetrics() async throws {
+        try await withBroker { broker in
+            let sse = try await SSEClient(port: broker.port, path: "/v1/sse?topics=counted")
+            try await eventually("the stream is open") { sse.status != nil }
+            async let poll = broker.http { http in try await http.get("/v1/poll?topics=counted&timeout=20") }
+            try await eventually("the poll waits") { (try await broker.getJSON("/v1/admin/stats")["connections"] as? [String: Int])?["poll"] == 1 }
+            try await broker.http { http in
+                for n in 1...3 { try await broker.publish("counted", #"{"n":\#(n)}"#, client: http) }
+            }
+            let answered = try await poll
+            let polled = (answered.json["events"] as? [Any])?.count ?? 0
+            #expect(polled >= 1)
+            try await eventually("three SSE messages") { sse.messages.count == 3 }
+            let metrics = parseMetrics(try await broker.http { http in try await http.get("/metrics").bodyText })
+            #expect(metrics.value("switchboard_events_delivered_total", ["transport": "poll"]) == Double(polled))
+            #expect(metrics.value("switchboard_events_delivered_total", ["transport": "sse"]) == 3)
+            let pollBytes = metrics.value("switchboard_bytes_sent_total", ["transport": "poll", "encoding": "identity"]) ?? 0
+            #expect(pollBytes == Double(answered.body?.readableBytes ?? -1))
+            #expect((metrics.value("switchboard_bytes_sent_total", ["transport": "sse", "encoding": "identity"]) ?? 0) > 0)
+            await sse.close()
+        }
+    }
 }

@@ -24,38 +24,138 @@ struct Principal: Sendable {
 
     /// Anyone, when no credentials are configured: everything is allowed.
     static let anonymous = Principal(name: "anonymous", expiresAt: nil, allows: { _ in true })
+
+    /// A caller whose credentials grant `grant`.
+    init(name: String, expiresAt: Int64?, grant: Grant) {
+        self.init(name: name, expiresAt: expiresAt, allows: { grant.allows($0) })
+    }
+
+    /// A caller with an arbitrary rule.
+    init(name: String, expiresAt: Int64?, allows: @escaping @Sendable (Permission) -> Bool) {
+        self.name = name
+        self.expiresAt = expiresAt
+        self.allows = allows
+    }
+
+    /// Time left until the credentials expire (zero once they have), or nil if they do not.
+    /// Long-lived transports end themselves after it (WebSocket: close 1008).
+    var timeToExpiry: Duration? {
+        expiresAt.map { .microseconds(max(0, $0 - WallClock.micros())) }
+    }
+
+    /// Whether this is the caller of an open broker (no credentials configured).
+    var isAnonymous: Bool { name == Self.anonymous.name }
 }
 
 /// Checks credentials on every path that needs them.
 ///
 /// With no credentials configured everything is open (the broker then binds only to
-/// loopback, see ``BrokerConfiguration/validate()``).
+/// loopback, see ``BrokerConfiguration/validate()``). Configured, a token is a static
+/// `--admin-token` / `--publish-token`, or a JWT verified by jwt-kit; verifying a JWT is
+/// asynchronous, so ``authenticate(_:allowQueryToken:)`` and ``check(_:_:allowQueryToken:)``
+/// are `async`.
 struct AccessControl: Sendable {
     /// Whether no credentials are configured.
     let isOpen: Bool
+    /// Whether `/metrics` is served without credentials.
+    let metricsPublic: Bool
+    private let staticTokens: [(token: [UInt8], principal: Principal)]
+    private let verifier: JWTVerifier
 
+    /// Reads the configured credentials; throws if a key file cannot be used.
     init(credentials: BrokerConfiguration.Credentials) throws(ConfigurationError) {
         isOpen = !credentials.isConfigured
+        metricsPublic = credentials.metricsPublic
+        var tokens: [(token: [UInt8], principal: Principal)] = []
+        if let admin = credentials.adminToken {
+            tokens.append((Array(admin.utf8), Principal(name: "admin-token", expiresAt: nil, grant: .everything)))
+        }
+        for (index, token) in credentials.publishTokens.enumerated() {
+            tokens.append((Array(token.utf8), Principal(name: "publish-token-\(index + 1)", expiresAt: nil, grant: .publishAnything)))
+        }
+        guard tokens.allSatisfy({ !$0.token.isEmpty }) else { throw ConfigurationError("admin_token and publish_token must not be empty") }
+        staticTokens = tokens
+        verifier = try JWTVerifier(secret: credentials.jwtSecret, publicKeyFile: credentials.jwtPublicKeyFile)
     }
 
     /// Reads the caller's token (`Authorization: Bearer`, or `?token=` when `allowQueryToken`)
     /// and returns who they are; throws 401 when it is missing, invalid or expired.
-    func authenticate(_ request: Request, allowQueryToken: Bool) throws(APIError) -> Principal {
-        .anonymous
+    func authenticate(_ request: Request, allowQueryToken: Bool) async throws(APIError) -> Principal {
+        guard !isOpen else { return .anonymous }
+        return try await authenticate(token: Self.token(in: request, allowQueryToken: allowQueryToken))
+    }
+
+    /// Checks one token (without its `Bearer `): a static token, else a JWT.
+    func authenticate(token: String) async throws(APIError) -> Principal {
+        guard !isOpen else { return .anonymous }
+        let bytes = Array(token.utf8)
+        // Compare every static token in full so the time taken does not tell how much matched.
+        var found: Principal?
+        for entry in staticTokens where Self.constantTimeEqual(entry.token, bytes) { found = entry.principal }
+        if let found { return found }
+        guard verifier.isConfigured else { throw .unauthorized("The token is not valid.") }
+        do throws(JWTVerifier.Failure) {
+            let claims = try await verifier.verify(token)
+            let name = claims.sub.map { "jwt:\($0.value)" } ?? "jwt#" + String(UInt(bitPattern: token.hashValue), radix: 16)
+            return Principal(name: name, expiresAt: claims.expiresAtMicros, grant: claims.switchboard ?? Grant())
+        } catch .expired {
+            throw .unauthorized("The token has expired.")
+        } catch {
+            throw .unauthorized("The token is not valid.")
+        }
     }
 
     /// Throws 403 unless `principal` may do `permission`.
     func authorize(_ principal: Principal, _ permission: Permission) throws(APIError) {
         guard principal.allows(permission) else {
-            throw APIError(.forbidden, code: "forbidden", message: "These credentials do not allow this.")
+            throw APIError(.forbidden, code: "forbidden", message: Self.refusal(permission))
         }
     }
 
-    /// Authenticates and authorizes in one step.
+    /// Authenticates and authorizes in one step. `/metrics` needs no token when it is public.
     @discardableResult
-    func check(_ request: Request, _ permission: Permission, allowQueryToken: Bool = false) throws(APIError) -> Principal {
-        let principal = try authenticate(request, allowQueryToken: allowQueryToken)
+    func check(_ request: Request, _ permission: Permission, allowQueryToken: Bool = false) async throws(APIError) -> Principal {
+        if permission == .metrics, metricsPublic { return .anonymous }
+        let principal = try await authenticate(request, allowQueryToken: allowQueryToken)
         try authorize(principal, permission)
         return principal
+    }
+
+    /// The token of a request: `Authorization: Bearer` first, then `?token=` where allowed.
+    static func token(in request: Request, allowQueryToken: Bool) throws(APIError) -> String {
+        if let header = request.headers[.authorization] {
+            let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+            guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+                throw .unauthorized("Send the token as Authorization: Bearer <token>.")
+            }
+            return parts[1].trimmingCharacters(in: .whitespaces)
+        }
+        if allowQueryToken, let token = request.uri.queryParameters.get("token"), !token.isEmpty {
+            return token
+        }
+        throw .unauthorized(allowQueryToken ? "A token is required (Authorization: Bearer, or ?token=)." : "A token is required (Authorization: Bearer).")
+    }
+
+    private static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for index in a.indices { difference |= a[index] ^ b[index] }
+        return difference == 0
+    }
+
+    private static func refusal(_ permission: Permission) -> String {
+        switch permission {
+        case .publish(let topic): "These credentials may not publish to \(topic)."
+        case .subscribe(let topic): "These credentials may not subscribe to \(topic)."
+        case .admin: "These credentials may not use the admin API."
+        case .metrics: "These credentials may not read the metrics."
+        }
+    }
+}
+
+extension APIError {
+    /// 401 `unauthorized`, with `WWW-Authenticate` set by ``APIError/response(from:context:)``.
+    static func unauthorized(_ message: String) -> APIError {
+        APIError(.unauthorized, code: "unauthorized", message: message)
     }
 }

@@ -15,7 +15,7 @@ struct AdminRoutes: Sendable {
     /// Adds every route to `router`; each checks credentials first (`.admin`, `/metrics` `.metrics`).
     func register(on router: Router<BrokerRequestContext>) {
         router.get("/metrics") { request, _ in
-            try access.check(request, .metrics)
+            try await access.check(request, .metrics)
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: report.metrics.render()))
@@ -29,28 +29,28 @@ struct AdminRoutes: Sendable {
             )
         }
         router.get("/v1/admin/stats") { request, _ in
-            try access.check(request, .admin)
+            try await access.check(request, .admin)
             return Response.json(AdminReport.json(report.stats()))
         }
         router.get("/v1/admin/topics") { request, _ in
-            try access.check(request, .admin)
+            try await access.check(request, .admin)
             let prefix = request.uri.queryParameters.get("prefix") ?? ""
             return Response.json(AdminReport.json(["topics": report.topics(prefix: prefix)]))
         }
         router.get("/v1/admin/topics/:topic") { request, context in
-            try access.check(request, .admin)
+            try await access.check(request, .admin)
             let name = try Self.topicName(context)
             guard let topic = report.topic(name) else { throw Self.topicNotFound(name) }
             return Response.json(AdminReport.json(topic))
         }
         router.delete("/v1/admin/topics/:topic") { request, context in
-            try access.check(request, .admin)
+            try await access.check(request, .admin)
             let name = try Self.topicName(context)
             guard engine.deleteTopic(name) else { throw Self.topicNotFound(name) }
             return Response(status: .noContent)
         }
         router.put("/v1/admin/topics/:topic/config") { request, context in
-            try access.check(request, .admin)
+            try await access.check(request, .admin)
             let name = try Self.topicName(context)
             guard let type = request.headers[.contentType], PublishRoutes<BrokerRequestContext>.isJSON(type) else {
                 throw APIError(.unsupportedMediaType, code: "unsupported_media_type", message: "A topic's configuration is sent as Content-Type: application/json.")
@@ -72,11 +72,11 @@ struct AdminRoutes: Sendable {
             return Response.json(AdminReport.json(topic))
         }
         router.get("/v1/admin/connections") { request, _ in
-            try access.check(request, .admin)
+            try await access.check(request, .admin)
             return Response.json(AdminReport.json(["connections": report.connections()]))
         }
         router.delete("/v1/admin/connections/:id") { request, context in
-            try access.check(request, .admin)
+            try await access.check(request, .admin)
             let text = context.parameters.get("id") ?? ""
             guard let id = UInt64(text), let connection = report.state.connection(id: id) else {
                 throw APIError(.notFound, code: "connection_not_found", message: "No open connection has the id '\(text.prefix(40))'.")

@@ -17,6 +17,15 @@ final class BrokerMetrics: Sendable {
         case zstd
         /// `Content-Encoding: gzip`.
         case gzip
+
+        /// The encoding of an HTTP answer sent in `coding`.
+        init(_ coding: ContentCoding) {
+            switch coding {
+            case .identity: self = .identity
+            case .zstd: self = .zstd
+            case .gzip: self = .gzip
+            }
+        }
     }
 
     /// The registry `/metrics` renders.

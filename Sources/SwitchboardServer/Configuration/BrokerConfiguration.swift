@@ -20,13 +20,21 @@ public struct BrokerConfiguration: Sendable, Equatable {
     public var maxClientFrameBytes: Int
     /// The most subscriptions one WebSocket connection may hold.
     public var maxSubscriptionsPerConnection: Int
+    /// The most WebSocket and SSE connections open at once (more: 429 `limit_reached`).
+    public var maxConnections: Int
+    /// The most WebSocket and SSE connections open at once from one remote IP address.
+    public var maxConnectionsPerIP: Int
+    /// Events per second one credential (or, anonymous, one IP address) may publish; 0: no limit.
+    public var publishRate: Int
+    /// Events one credential may publish in a burst above the rate; 0: one second's worth.
+    public var publishBurst: Int
     /// The most long-polls that may wait at once in this process (more: 429).
     public var maxWaitingPolls: Int
     /// Seconds between heartbeat comments on an idle SSE stream.
     public var sseHeartbeatSeconds: Double
     /// Serve anyone on a non-loopback address although no credentials are configured.
     public var allowAnonymous: Bool
-    /// Credentials named by the contract; not implemented yet, so setting any is refused at start.
+    /// Who may publish, subscribe and administer (tokens and JWT keys).
     public var credentials: Credentials
 
     /// Credential settings as the contract names them.
@@ -68,6 +76,10 @@ public struct BrokerConfiguration: Sendable, Equatable {
         drainTimeoutSeconds: Int = 10,
         maxClientFrameBytes: Int = 65_536,
         maxSubscriptionsPerConnection: Int = 1000,
+        maxConnections: Int = 10_000,
+        maxConnectionsPerIP: Int = 1000,
+        publishRate: Int = 0,
+        publishBurst: Int = 0,
         maxWaitingPolls: Int = 20_000,
         sseHeartbeatSeconds: Double = 15,
         allowAnonymous: Bool = false,
@@ -82,6 +94,10 @@ public struct BrokerConfiguration: Sendable, Equatable {
         self.drainTimeoutSeconds = drainTimeoutSeconds
         self.maxClientFrameBytes = maxClientFrameBytes
         self.maxSubscriptionsPerConnection = maxSubscriptionsPerConnection
+        self.maxConnections = maxConnections
+        self.maxConnectionsPerIP = maxConnectionsPerIP
+        self.publishRate = publishRate
+        self.publishBurst = publishBurst
         self.maxWaitingPolls = maxWaitingPolls
         self.sseHeartbeatSeconds = sseHeartbeatSeconds
         self.allowAnonymous = allowAnonymous
@@ -94,12 +110,9 @@ public struct BrokerConfiguration: Sendable, Equatable {
         return bare == "localhost" || bare == "::1" || bare.hasPrefix("127.")
     }
 
-    /// Checks the combination of settings before anything starts.
+    /// Checks the combination of settings before anything starts (key files are read by the broker).
     public func validate() throws(ConfigurationError) {
-        if credentials.isConfigured {
-            throw ConfigurationError("credentials (--admin-token, --publish-token, --jwt-secret, --jwt-public-key) are not supported by this build yet; refusing to start rather than run without the protection you asked for")
-        }
-        if !Self.isLoopback(host) && !allowAnonymous {
+        if !credentials.isConfigured && !Self.isLoopback(host) && !allowAnonymous {
             throw ConfigurationError("refusing to listen on \(host): no credentials are configured, so the broker only binds to loopback (127.0.0.0/8, ::1, localhost); pass --allow-anonymous to serve anyone on \(host)")
         }
     }

@@ -21,16 +21,20 @@ extension Settings {
         int("zstd_level", "zstd compression level, 1 (fast) to 19 (default 3).", 1...19) { $0.engine.zstdLevel = Int32($1) },
         int("max_client_frame_bytes", "Largest frame a WebSocket client may send; larger closes with 1009 (default 65536).", 128...16 * 1_048_576) { $0.maxClientFrameBytes = $1 },
         int("max_subscriptions_per_connection", "Most subscriptions per WebSocket connection (default 1000).", 1...1_000_000) { $0.maxSubscriptionsPerConnection = $1 },
+        int("max_connections", "Most WebSocket and SSE connections at once; more get 429 limit_reached (default 10000).", 1...10_000_000) { $0.maxConnections = $1 },
+        int("max_connections_per_ip", "Most WebSocket and SSE connections at once from one IP address (default 1000).", 1...10_000_000) { $0.maxConnectionsPerIP = $1 },
+        int("publish_rate", "Events per second each credential (anonymous: each IP address) may publish; 0 means no limit (default 0).", 0...100_000_000) { $0.publishRate = $1 },
+        int("publish_burst", "Events a credential may publish at once above publish_rate; 0 means one second's worth (default 0).", 0...100_000_000) { $0.publishBurst = $1 },
         int("max_waiting_polls", "Most long-polls waiting at once; more answer 429 (default 20000).", 1...1_000_000) { $0.maxWaitingPolls = $1 },
         int("sse_heartbeat_seconds", "Seconds between keep-alive comments on an idle SSE stream (default 15).", 1...3600) { $0.sseHeartbeatSeconds = Double($1) },
         flag("allow_anonymous", "Serve a non-loopback address without credentials.") { $0.allowAnonymous = $1 },
-        text("admin_token", "Static token that may do everything (not supported yet).") { $0.credentials.adminToken = $1 },
-        Definition(name: "publish_token", help: "Static token that may publish (repeatable; not supported yet).", isFlag: false, isList: true) { configuration, values throws(ConfigurationError) in
+        text("admin_token", "Static token that may do everything (publish, subscribe, admin, metrics).") { $0.credentials.adminToken = $1 },
+        Definition(name: "publish_token", help: "Static token that may publish to any topic and nothing else (repeatable).", isFlag: false, isList: true) { configuration, values throws(ConfigurationError) in
             configuration.credentials.publishTokens = values
         },
-        text("jwt_secret", "HS256 secret for JWTs (not supported yet).") { $0.credentials.jwtSecret = $1 },
-        text("jwt_public_key", "RS256/ES256 public key PEM file for JWTs (not supported yet).") { $0.credentials.jwtPublicKeyFile = $1 },
-        flag("metrics_public", "Serve /metrics without credentials.") { $0.credentials.metricsPublic = $1 },
+        text("jwt_secret", "HS256 secret for JWTs, at least 32 bytes.") { $0.credentials.jwtSecret = $1 },
+        text("jwt_public_key", "PEM file with the RS256 or ES256 (P-256) public key for JWTs; the key type is detected.") { $0.credentials.jwtPublicKeyFile = $1 },
+        flag("metrics_public", "Serve /metrics without credentials (otherwise admin-only once credentials are configured).") { $0.credentials.metricsPublic = $1 },
     ]
 
     private static func text(_ name: String, _ help: String, _ set: @escaping @Sendable (inout BrokerConfiguration, String) throws(ConfigurationError) -> Void) -> Definition {

@@ -11,6 +11,8 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
     public let message: String
     /// For batch errors: the index of the first bad entry.
     public let index: Int?
+    /// Seconds to wait before trying again, sent as `Retry-After` (429 and 503).
+    public var retryAfter: Int?
 
     /// Creates an error.
     public init(_ status: HTTPResponse.Status, code: String, message: String, index: Int? = nil) {
@@ -47,7 +49,12 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var response = Response.json(json, status: status)
-        if status == .serviceUnavailable { response.headers[.retryAfter] = "1" }
+        if let retryAfter {
+            response.headers[.retryAfter] = String(retryAfter)
+        } else if status == .serviceUnavailable {
+            response.headers[.retryAfter] = "1"
+        }
+        if status == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer" }
         return response
     }
 

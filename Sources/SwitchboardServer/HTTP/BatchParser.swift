@@ -4,7 +4,11 @@ import SwitchboardCore
 
 /// Parses the body of `POST /v1/publish` into publish requests, naming the first bad entry.
 enum BatchParser {
-    static func parse(_ body: ByteBuffer) throws(APIError) -> [PublishRequest] {
+    /// Parses `body`; `check` sees each parsed entry in order and may refuse it (403, 413).
+    static func parse(
+        _ body: ByteBuffer,
+        check: (PublishRequest, Int) throws(APIError) -> Void = { _, _ throws(APIError) in }
+    ) throws(APIError) -> [PublishRequest] {
         let object: Any
         do {
             object = try JSONSerialization.jsonObject(with: Data(buffer: body), options: [.fragmentsAllowed])
@@ -20,7 +24,9 @@ enum BatchParser {
         var requests: [PublishRequest] = []
         requests.reserveCapacity(events.count)
         for (index, entry) in events.enumerated() {
-            requests.append(try parseEntry(entry, index: index))
+            let request = try parseEntry(entry, index: index)
+            try check(request, index)
+            requests.append(request)
         }
         return requests
     }

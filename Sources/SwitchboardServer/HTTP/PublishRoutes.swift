@@ -5,23 +5,33 @@ import Hummingbird
 import SwitchboardCore
 
 /// `POST /v1/topics/{topic}` and the all-or-nothing batch `POST /v1/publish`.
-struct PublishRoutes<Context: RequestContext>: Sendable {
+///
+/// Each request is authenticated first (401), then checked (400), then authorized per topic
+/// (403), then counted against the caller's publish rate (429), and only then is the body read.
+struct PublishRoutes<Context: RemoteAddressContext>: Sendable {
     let engine: any TopicEngine
     let state: BrokerState
     let maxPayloadBytes: Int
+    /// Checks the `publish` grant.
+    let access: AccessControl
+    /// Bounds each caller's publish rate.
+    let rateLimiter: PublishRateLimiter
 
     /// The largest batch body accepted: room for a few full-size payloads and their JSON.
     var maxBatchBytes: Int { max(16 * 1_048_576, maxPayloadBytes * 2) }
 
     func register(on router: Router<Context>) {
         router.post("/v1/topics/:topic") { request, context in try await publishOne(request, context) }
-        router.post("/v1/publish") { request, _ in try await publishBatch(request) }
+        router.post("/v1/publish") { request, context in try await publishBatch(request, context) }
     }
 
     private func publishOne(_ request: Request, _ context: Context) async throws -> Response {
         guard !state.isDraining else { throw APIError.shuttingDown }
+        let principal = try await access.authenticate(request, allowQueryToken: false)
         let topic = context.parameters.get("topic") ?? ""
         guard TopicName.isValid(topic) else { throw APIError(.invalidTopic(topic)) }
+        try access.authorize(principal, .publish(topic))
+        try rateLimiter.take(1, for: rateKey(principal, context))
         let body = try await collect(request, limit: maxPayloadBytes)
         let publish = PublishRequest(
             topic: topic,
@@ -37,19 +47,38 @@ struct PublishRoutes<Context: RequestContext>: Sendable {
         }
     }
 
-    private func publishBatch(_ request: Request) async throws -> Response {
+    private func publishBatch(_ request: Request, _ context: Context) async throws -> Response {
         guard !state.isDraining else { throw APIError.shuttingDown }
+        let principal = try await access.authenticate(request, allowQueryToken: false)
         guard let type = request.headers[.contentType], Self.isJSON(type) else {
             throw APIError(.unsupportedMediaType, code: "unsupported_media_type", message: "A batch is sent as Content-Type: application/json.")
         }
         let body = try await collect(request, limit: maxBatchBytes)
-        let batch = try BatchParser.parse(body)
+        let batch = try BatchParser.parse(body) { entry, index throws(APIError) in
+            // In entry order, so the first bad entry answers whether it is malformed, too large or forbidden.
+            if entry.payload.readableBytes > maxPayloadBytes {
+                throw APIError(
+                    .contentTooLarge, code: "payload_too_large",
+                    message: "Entry \(index): the payload is \(entry.payload.readableBytes) bytes; the limit is \(maxPayloadBytes).", index: index)
+            }
+            do throws(APIError) {
+                try access.authorize(principal, .publish(entry.topic))
+            } catch {
+                throw APIError(error.status, code: error.code, message: "Entry \(index): \(error.message)", index: index)
+            }
+        }
+        try rateLimiter.take(batch.count, for: rateKey(principal, context))
         do throws(BatchError) {
             let receipts = try await engine.publish(batch: batch)
             return .json("{\"results\":[" + receipts.map(Self.json).joined(separator: ",") + "]}")
         } catch {
             throw APIError(error.error, index: error.index)
         }
+    }
+
+    /// Whose bucket a publish is counted in: the credential, or for anonymous callers the IP address.
+    private func rateKey(_ principal: Principal, _ context: Context) -> String {
+        principal.isAnonymous ? "ip:" + Connection.ip(of: context.remoteAddress) : principal.name
     }
 
     private func collect(_ request: Request, limit: Int) async throws -> ByteBuffer {

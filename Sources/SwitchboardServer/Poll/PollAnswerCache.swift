@@ -9,10 +9,18 @@ import Synchronization
 /// position, its gaps and resets cannot be undone. An entry lives only ``lifetime``, so a poll
 /// is never answered with a view much older than the wake-up it reacts to.
 final class PollAnswerCache: Sendable {
-    /// An encoded answer and its content coding.
+    /// An encoded answer, its content coding, and what it holds (for metrics).
     struct Answer: Sendable {
         var body: ByteBuffer
         var coding: ContentCoding
+        /// The body's size before compression.
+        var uncompressedBytes: Int
+        /// Events in the answer.
+        var events: Int
+        /// Gaps in the answer.
+        var gaps: Int
+        /// The receive time of the oldest event, µs since the Unix epoch.
+        var oldestTimestamp: Int64?
     }
 
     private struct Entry {

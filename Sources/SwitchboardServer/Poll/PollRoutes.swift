@@ -16,6 +16,7 @@ struct PollRoutes: Sendable {
     let pool: CompressorPool
     let waitingPolls: WaitingPolls
     let answers: PollAnswerCache
+    let metrics: BrokerMetrics
 
     func register(on router: Router<BrokerRequestContext>) {
         router.get("/v1/poll") { request, context in try await poll(request, context) }
@@ -24,9 +25,10 @@ struct PollRoutes: Sendable {
 
     private func poll(_ request: Request, _ context: BrokerRequestContext) async throws -> Response {
         guard !state.isDraining else { throw APIError.shuttingDown }
+        let principal = try await access.authenticate(request, allowQueryToken: true)
         let query = try ReadQuery(request.uri)
         for topic in query.topics {
-            try access.check(request, .subscribe(topic), allowQueryToken: true)
+            try access.authorize(principal, .subscribe(topic))
         }
         guard waitingPolls.enter() else {
             throw APIError(.tooManyRequests, code: "limit_reached", message: "The broker holds its maximum of \(waitingPolls.limit) waiting polls; try again shortly.")
@@ -57,30 +59,40 @@ struct PollRoutes: Sendable {
                 }
                 // Woken by a publish: polls waiting at the same position share one answer.
                 let key = "\(reader.cursor?.encoded() ?? "")|\(query.limit)|\(HTTPCompression.negotiate(acceptEncoding).rawValue)"
-                if let shared = answers.lookup(key) { return Self.response(shared) }
+                if let shared = answers.lookup(key) { return response(shared) }
                 batch = try await reader.read(limit: query.limit)
                 if !batch.isEmpty {
                     let answer = encode(batch, acceptEncoding: acceptEncoding)
                     answers.store(answer, for: key)
-                    return Self.response(answer)
+                    return response(answer)
                 }
             }
-            return Self.response(encode(batch, acceptEncoding: acceptEncoding))
+            return response(encode(batch, acceptEncoding: acceptEncoding))
         } catch {
             throw APIError(error)
         }
     }
 
     private func encode(_ batch: PollBatch, acceptEncoding: String?) -> PollAnswerCache.Answer {
-        let (coding, body) = HTTPCompression.encode(EventJSON.pollAnswer(batch), acceptEncoding: acceptEncoding, pool: pool)
-        return PollAnswerCache.Answer(body: body, coding: coding)
+        let json = EventJSON.pollAnswer(batch)
+        let (coding, body) = HTTPCompression.encode(json, acceptEncoding: acceptEncoding, pool: pool)
+        return PollAnswerCache.Answer(
+            body: body, coding: coding, uncompressedBytes: json.readableBytes, events: batch.events.count,
+            gaps: batch.gaps.count, oldestTimestamp: batch.events.map(\.event.ts).min()
+        )
     }
 
-    private static func response(_ answer: PollAnswerCache.Answer) -> Response {
-        HTTPCompression.response(answer.body, coding: answer.coding)
+    /// The response for an answer, counted as sent.
+    private func response(_ answer: PollAnswerCache.Answer) -> Response {
+        metrics.delivered(transport: .poll, events: answer.events)
+        metrics.sent(transport: .poll, encoding: BrokerMetrics.Encoding(answer.coding), bytes: answer.body.readableBytes, uncompressedBytes: answer.uncompressedBytes)
+        if let ts = answer.oldestTimestamp { metrics.latency(transport: .poll, publishedAt: ts) }
+        if answer.gaps > 0 { metrics.gaps(answer.gaps) }
+        return HTTPCompression.response(answer.body, coding: answer.coding)
     }
 
     private func history(_ request: Request, _ context: BrokerRequestContext) async throws -> Response {
+        let principal = try await access.authenticate(request, allowQueryToken: true)
         let topic = context.parameters.get("topic") ?? ""
         guard TopicName.isValid(topic) else { throw APIError(.invalidTopic(topic)) }
         let parameters = request.uri.queryParameters
@@ -92,7 +104,7 @@ struct PollRoutes: Sendable {
             since = value
         }
         let limit = try ReadQuery.integer(parameters.get("limit"), name: "limit", range: 1...ReadQuery.maxLimit) ?? 100
-        try access.check(request, .subscribe(topic), allowQueryToken: true)
+        try access.authorize(principal, .subscribe(topic))
         do throws(EngineError) {
             let read = try await engine.read(topic: topic, from: .since(since, epoch: nil), limit: limit, create: false)
             return HTTPCompression.jsonResponse(EventJSON.historyAnswer(topic: topic, read: read), acceptEncoding: request.headers[.acceptEncoding], pool: pool)

@@ -12,28 +12,36 @@ struct SSERoutes: Sendable {
     let engine: any TopicEngine
     let state: BrokerState
     let access: AccessControl
+    /// Bounds open connections (SSE counts with WebSocket).
+    let connectionLimiter: ConnectionLimiter
     let heartbeat: Duration
+    let metrics: BrokerMetrics
     let logger: Logger
 
     func register(on router: Router<BrokerRequestContext>) {
-        router.get("/v1/sse") { request, context in try stream(request, context) }
+        router.get("/v1/sse") { request, context in try await stream(request, context) }
     }
 
-    private func stream(_ request: Request, _ context: BrokerRequestContext) throws -> Response {
+    private func stream(_ request: Request, _ context: BrokerRequestContext) async throws -> Response {
         guard !state.isDraining else { throw APIError.shuttingDown }
+        let principal = try await access.authenticate(request, allowQueryToken: true)
         let query = try ReadQuery(request.uri, lastEventID: request.headers[.lastEventID])
         for topic in query.topics {
-            try access.check(request, .subscribe(topic), allowQueryToken: true)
+            try access.authorize(principal, .subscribe(topic))
         }
+        try connectionLimiter.admit(remote: context.remoteAddress)
+        let timeToExpiry = principal.timeToExpiry
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache", .xAccelBuffering: "no"]
         let remote = context.remoteAddress
         let eventLoop = context.eventLoop
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            try await run(query: query, remote: remote, eventLoop: eventLoop, writer: &writer)
+            try await run(query: query, remote: remote, timeToExpiry: timeToExpiry, eventLoop: eventLoop, writer: &writer)
         })
     }
 
-    private func run(query: ReadQuery, remote: String, eventLoop: any EventLoop, writer: inout any ResponseBodyWriter) async throws {
+    private func run(
+        query: ReadQuery, remote: String, timeToExpiry: Duration?, eventLoop: any EventLoop, writer: inout any ResponseBodyWriter
+    ) async throws {
         let waiter = TopicWaiter()
         let topics = query.topics
         let connection = Connection(
@@ -42,9 +50,14 @@ struct SSERoutes: Sendable {
             close: { _, _ in waiter.fire(closed: true) }
         )
         state.register(connection)
-        defer { state.unregister(connection) }
-        logger.info("SSE open", metadata: ["connection": "\(connection.id)", "remote": "\(remote)"])
-        defer { logger.info("SSE closed", metadata: ["connection": "\(connection.id)"]) }
+        connection.logOpened(logger)
+        defer {
+            state.unregister(connection)
+            connection.logClosed(logger)
+        }
+        // The stream ends when its token expires, as a WebSocket is closed with 1008.
+        let expiry = timeToExpiry.map { timeLeft in eventLoop.scheduleTask(in: .nanoseconds(timeLeft.nanoseconds)) { waiter.fire(closed: true) } }
+        defer { expiry?.cancel() }
         let interval = TimeAmount.nanoseconds(heartbeat.nanoseconds)
         let timer = eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in waiter.fire() }
         defer { timer.cancel() }
@@ -62,7 +75,9 @@ struct SSERoutes: Sendable {
                 break
             }
             if !batch.isEmpty {
-                try await writer.write(SSEFormat.render(batch))
+                let text = SSEFormat.render(batch)
+                try await writer.write(text)
+                record(batch, bytes: text.readableBytes)
                 lastWrite = clock.now
                 continue
             }
@@ -78,6 +93,16 @@ struct SSERoutes: Sendable {
             }
         }
         try await writer.finish(nil)
+    }
+}
+
+extension SSERoutes {
+    /// Counts a written batch in the broker's metrics.
+    func record(_ batch: PollBatch, bytes: Int) {
+        metrics.delivered(transport: .sse, events: batch.events.count)
+        metrics.sent(transport: .sse, encoding: .identity, bytes: bytes, uncompressedBytes: bytes)
+        if let ts = batch.events.map(\.event.ts).min() { metrics.latency(transport: .sse, publishedAt: ts) }
+        if !batch.gaps.isEmpty { metrics.gaps(batch.gaps.count) }
     }
 }
 

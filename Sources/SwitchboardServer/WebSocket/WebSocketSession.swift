@@ -17,6 +17,10 @@ struct WebSocketSession {
     let subscriber: Subscriber
     let upgrade: UpgradeRequest
     let remote: String
+    /// Who connected; every `subscribe` op is checked against it.
+    let principal: Principal
+    /// Checks the `subscribe` grant.
+    let access: AccessControl
     let maxMessageBytes: Int
     let logger: Logger
 
@@ -31,7 +35,19 @@ struct WebSocketSession {
             close: { code, reason in subscriber.close(code: code, reason: reason) }
         )
         state.register(connection)
-        defer { state.unregister(connection) }
+        connection.logOpened(logger, ["zstd": "\(upgrade.zstd)", "principal": "\(principal.name)"])
+        defer {
+            state.unregister(connection)
+            connection.logClosed(logger)
+        }
+        // A token with `exp` ends the connection when it expires (close 1008).
+        let expiry = principal.timeToExpiry.map { timeLeft in
+            Task {
+                try await Task.sleep(for: timeLeft)
+                subscriber.close(code: 1008, reason: "credentials expired")
+            }
+        }
+        defer { expiry?.cancel() }
         for topic in upgrade.topics {
             await subscribe(topic: topic, start: .live, id: nil)
         }
@@ -102,6 +118,13 @@ struct WebSocketSession {
             subscriber.send(.error(code: "shutting_down", message: "The broker is shutting down.", id: id))
             return
         }
+        do throws(APIError) {
+            try access.authorize(principal, .subscribe(topic))
+        } catch {
+            logger.info("subscribe refused", metadata: ["connection": "\(subscriber.id)", "remote": "\(remote)", "topic": "\(topic)", "code": "\(error.code)"])
+            subscriber.send(.error(code: error.code, message: error.message, id: id))
+            return
+        }
         do {
             _ = try await engine.subscribe(subscriber, topic: topic, from: start, id: id)
         } catch {
@@ -125,7 +148,9 @@ struct WebSocketSession {
                     try await outbound.write(.binary(bytes))
                     metrics.delivered(transport: .ws, events: Int(frame.lastSeq - frame.firstSeq + 1))
                 case .close(let code, let reason):
-                    logger.info("closing WebSocket", metadata: ["connection": "\(subscriber.id)", "code": "\(code)", "reason": "\(reason)"])
+                    logger.info("closing WebSocket", metadata: [
+                        "connection": "\(subscriber.id)", "transport": "ws", "remote": "\(remote)", "code": "\(code)", "reason": "\(reason)",
+                    ])
                     try await outbound.close(WebSocketErrorCode(codeNumber: Int(code)), reason: reason)
                     return
                 }

@@ -27,11 +27,13 @@ final class TestSubscriber: Sendable {
     private let gate = Mutex<(open: Bool, waiter: CheckedContinuation<Void, Never>?)>((true, nil))
     private let task = Mutex<Task<Void, any Error>?>(nil)
 
-    /// Connects to `url`; with `reading: false` it does not read until ``startReading()``.
-    init(url: String, protocols: String? = nil, reading: Bool = true) async throws {
+    /// Connects to `url` (with extra request `headers`, e.g. `Authorization`); with `reading: false`
+    /// it does not read until ``startReading()``.
+    init(url: String, protocols: String? = nil, headers: HTTPFields = [:], reading: Bool = true) async throws {
         gate.withLock { $0.open = reading }
         var configuration = WebSocketClientConfiguration(maxFrameSize: 1 << 24)
         if let protocols { configuration.additionalHeaders[HTTPField.Name("Sec-WebSocket-Protocol")!] = protocols }
+        for field in headers { configuration.additionalHeaders.append(field) }
         var logger = Logger(label: "test-client")
         logger.logLevel = .critical
         let connected = AsyncStream.makeStream(of: Void.self)
