@@ -6,8 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
 count=${2:-10000}
-ulimit -n 65536
-scripts/deps.sh
+ulimit -n "$(ulimit -Hn)"   # 10,000 polls need more descriptors than the default soft limit
+scripts/deps.sh >&2
 swift build -c release --product switchboard >&2
 swift build -c release --product switchboard-bench >&2
 mkdir -p bench-results

@@ -1,111 +1,89 @@
 import Synchronization
 import SwitchboardCore
 
-/// The ways a client can receive events.
-enum Transport: String, Sendable, CaseIterable {
-    /// A WebSocket connection.
-    case ws
-    /// A waiting long-poll.
-    case poll
-    /// A server-sent events stream.
-    case sse
-}
-
-/// What an operator sees of one connection right now.
-struct ConnectionActivity: Sendable {
-    /// The topics it receives.
-    var subscriptions: [String]
-    /// Bytes waiting to be written to it.
-    var queuedBytes: Int
-    /// Gaps it was told of.
-    var gaps: UInt64
-}
-
-/// One open connection (a WebSocket, an SSE stream or a waiting poll) as the process knows it.
-final class Connection: Sendable {
-    /// A process-unique id, shared with the WebSocket's ``Subscriber`` where there is one.
-    let id: UInt64
-    /// How it receives events.
-    let transport: Transport
-    /// The peer's address, e.g. `127.0.0.1:53422`.
-    let remote: String
-    /// When it opened, µs since the Unix epoch.
-    let connectedAt: Int64
-    /// Its topics, queued bytes and gaps now.
-    let activity: @Sendable () -> ConnectionActivity
-    /// Ends it: a WebSocket closes with `code`, a poll answers now, an SSE stream ends.
-    let close: @Sendable (_ code: UInt16, _ reason: String) -> Void
-
-    init(
-        id: UInt64 = Subscriber.makeID(), transport: Transport, remote: String, connectedAt: Int64 = WallClock.micros(),
-        activity: @escaping @Sendable () -> ConnectionActivity,
-        close: @escaping @Sendable (_ code: UInt16, _ reason: String) -> Void
-    ) {
-        self.id = id
-        self.transport = transport
-        self.remote = remote
-        self.connectedAt = connectedAt
-        self.activity = activity
-        self.close = close
-    }
-}
-
 /// What the transports share about the process: whether it is draining, and the open connections.
 final class BrokerState: Sendable {
+    /// The open connections and counts kept as they come and go, so that limits, metrics
+    /// and the admin API never walk every connection.
+    private struct Registry {
+        var open: [UInt64: Connection] = [:]
+        var byTransport = TransportCounts()
+        var streamingByIP: [String: Int] = [:]
+        var readersByTopic: [String: TransportCounts] = [:]
+
+        mutating func add(_ connection: Connection) {
+            guard open.updateValue(connection, forKey: connection.id) == nil else { return }
+            count(connection, by: 1)
+        }
+
+        mutating func remove(_ connection: Connection) {
+            guard open.removeValue(forKey: connection.id) != nil else { return }
+            count(connection, by: -1)
+        }
+
+        private mutating func count(_ connection: Connection, by delta: Int) {
+            byTransport.add(connection.transport, delta)
+            if connection.isStreaming {
+                let ip = connection.remoteIP
+                let now = streamingByIP[ip, default: 0] + delta
+                streamingByIP[ip] = now > 0 ? now : nil
+            }
+            for topic in connection.topics {
+                var counts = readersByTopic[topic, default: TransportCounts()]
+                counts.add(connection.transport, delta)
+                readersByTopic[topic] = counts.poll + counts.sse > 0 ? counts : nil
+            }
+        }
+    }
+
     private let draining = Atomic<Bool>(false)
-    private let open = Mutex<[UInt64: Connection]>([:])
+    private let registry = Mutex(Registry())
 
     /// Whether a shutdown has begun; new work is refused with 503.
     var isDraining: Bool { draining.load(ordering: .acquiring) }
 
     /// Connections open now, of every transport.
-    var connectionCount: Int { open.withLock { $0.count } }
+    var connectionCount: Int { registry.withLock { $0.open.count } }
 
     /// Connections open now of one transport.
     func count(_ transport: Transport) -> Int {
-        open.withLock { $0.values.reduce(0) { $0 + ($1.transport == transport ? 1 : 0) } }
+        registry.withLock { $0.byTransport.count(transport) }
     }
+
+    /// Poll and SSE readers per topic (WebSocket subscribers are the engine's to count).
+    var readersByTopic: [String: TransportCounts] { registry.withLock { $0.readersByTopic } }
 
     /// Long-lived connections (WebSocket and SSE, not waiting polls) open now in total, and those from `ip`.
     func streamingConnectionCounts(ip: String) -> (total: Int, fromIP: Int) {
-        // Remote addresses are `ip:port` or `[ip]:port`; a prefix test avoids parsing each one under the lock.
-        let prefix = ip.contains(":") ? "[\(ip)]:" : "\(ip):"
-        return open.withLock { open in
-            var total = 0, fromIP = 0
-            for connection in open.values where connection.transport != .poll {
-                total += 1
-                if connection.remote.hasPrefix(prefix) { fromIP += 1 }
-            }
-            return (total, fromIP)
-        }
+        registry.withLock { ($0.byTransport.ws + $0.byTransport.sse, $0.streamingByIP[ip] ?? 0) }
     }
 
     /// Every open connection, oldest first.
     var connections: [Connection] {
-        open.withLock { Array($0.values) }.sorted { ($0.connectedAt, $0.id) < ($1.connectedAt, $1.id) }
+        registry.withLock { Array($0.open.values) }.sorted { ($0.connectedAt, $0.id) < ($1.connectedAt, $1.id) }
     }
 
     /// The open connection with `id`, if any.
     func connection(id: UInt64) -> Connection? {
-        open.withLock { $0[id] }
+        registry.withLock { $0.open[id] }
     }
 
     /// Records an open connection; if the process is already draining it is closed at once.
     func register(_ connection: Connection) {
-        open.withLock { $0[connection.id] = connection }
+        registry.withLock { $0.add(connection) }
         if isDraining { connection.close(1001, "shutting down") }
     }
 
     /// Forgets a connection that ended.
     func unregister(_ connection: Connection) {
-        open.withLock { _ = $0.removeValue(forKey: connection.id) }
+        registry.withLock { $0.remove(connection) }
     }
 
     /// Starts draining: refuse new work and close every connection (WebSockets with 1001,
     /// waiting polls answered with what they have, SSE streams ended).
     func beginDrain() {
         draining.store(true, ordering: .releasing)
-        for connection in open.withLock({ Array($0.values) }) {
+        for connection in registry.withLock({ Array($0.open.values) }) {
             connection.close(1001, "shutting down")
         }
     }

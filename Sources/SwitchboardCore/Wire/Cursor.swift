@@ -62,15 +62,16 @@ public struct Cursor: Sendable, Equatable {
             buffer.writeInteger(position.seq)
         }
         buffer.writeInteger(Self.checksum(buffer.readableBytesView))
-        let base64 = Data(buffer.readableBytesView).base64EncodedString()
-        return String(base64.compactMap { character -> Character? in
-            switch character {
-            case "+": "-"
-            case "/": "_"
-            case "=": nil
-            default: character
+        var text = Array(Data(buffer.readableBytesView).base64EncodedString().utf8)
+        while text.last == UInt8(ascii: "=") { text.removeLast() }
+        for index in text.indices {
+            switch text[index] {
+            case UInt8(ascii: "+"): text[index] = UInt8(ascii: "-")
+            case UInt8(ascii: "/"): text[index] = UInt8(ascii: "_")
+            default: break
             }
-        })
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// Decodes text made by ``encoded()``; nil when it is garbled in any way.
@@ -78,15 +79,16 @@ public struct Cursor: Sendable, Equatable {
         guard !text.isEmpty, text.utf8.count <= 4 * 1024,
             text.utf8.allSatisfy({ TopicName.isURLSafe($0) && $0 != UInt8(ascii: ".") && $0 != UInt8(ascii: "~") })
         else { return nil }
-        var base64 = String(text.map { character -> Character in
-            switch character {
-            case "-": "+"
-            case "_": "/"
-            default: character
+        var base64 = Array(text.utf8)
+        for index in base64.indices {
+            switch base64[index] {
+            case UInt8(ascii: "-"): base64[index] = UInt8(ascii: "+")
+            case UInt8(ascii: "_"): base64[index] = UInt8(ascii: "/")
+            default: break
             }
-        })
-        base64 += String(repeating: "=", count: (4 - base64.utf8.count % 4) % 4)
-        guard let data = Data(base64Encoded: base64), data.count >= 6 else { return nil }
+        }
+        base64 += Array(repeating: UInt8(ascii: "="), count: (4 - base64.count % 4) % 4)
+        guard let data = Data(base64Encoded: Data(base64)), data.count >= 6 else { return nil }
         var buffer = ByteBuffer(bytes: data)
         let body = buffer.readableBytesView.dropLast(4)
         guard buffer.getInteger(at: buffer.writerIndex - 4, as: UInt32.self) == Self.checksum(body),

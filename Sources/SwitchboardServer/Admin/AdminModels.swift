@@ -23,6 +23,15 @@ struct TransportCounts: Encodable, Sendable {
         case .sse: sse += count
         }
     }
+
+    /// `transport`'s figure.
+    func count(_ transport: Transport) -> Int {
+        switch transport {
+        case .ws: ws
+        case .poll: poll
+        case .sse: sse
+        }
+    }
 }
 
 /// One topic as the admin API shows it.

@@ -18,15 +18,9 @@ struct AdminReport: Sendable {
     /// Seconds of per-second publish counts a snapshot gives each topic, for the page's sparklines.
     static let historySeconds = 30
 
-    /// Poll and SSE subscribers per topic, from the connections of those transports.
+    /// Poll and SSE subscribers per topic, as the connection registry counts them.
     func otherSubscribers() -> [String: TransportCounts] {
-        var counts: [String: TransportCounts] = [:]
-        for connection in state.connections where connection.transport != .ws {
-            for topic in Set(connection.activity().subscriptions) {
-                counts[topic, default: TransportCounts()].add(connection.transport)
-            }
-        }
-        return counts
+        state.readersByTopic
     }
 
     /// Every topic whose name starts with `prefix`, sorted by name.

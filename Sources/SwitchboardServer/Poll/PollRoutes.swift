@@ -38,7 +38,7 @@ struct PollRoutes: Sendable {
         let waiter = TopicWaiter()
         let topics = query.topics
         let connection = Connection(
-            transport: .poll, remote: context.remoteAddress,
+            transport: .poll, remote: context.remoteAddress, topics: topics,
             activity: { ConnectionActivity(subscriptions: topics, queuedBytes: 0, gaps: 0) },
             close: { _, _ in waiter.fire(closed: true) }
         )

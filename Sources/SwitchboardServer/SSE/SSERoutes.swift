@@ -45,7 +45,7 @@ struct SSERoutes: Sendable {
         let waiter = TopicWaiter()
         let topics = query.topics
         let connection = Connection(
-            transport: .sse, remote: remote,
+            transport: .sse, remote: remote, topics: topics,
             activity: { ConnectionActivity(subscriptions: topics, queuedBytes: 0, gaps: 0) },
             close: { _, _ in waiter.fire(closed: true) }
         )
