@@ -14,6 +14,7 @@ import Synchronization
 struct PollsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "polls", abstract: "Latency from one publish to N waiting long-polls answering.")
 
+    @Option(help: "switchboard (`/v1/poll`) or nchan (`/lp/<topic>`, see bench/nchan.conf).") var target: Target = .switchboard
     @Option var host = "127.0.0.1"
     @Option var port = 8080
     @Option(help: "Polls waiting at once.") var count = 10_000
@@ -38,8 +39,10 @@ struct PollsCommand: AsyncParsableCommand {
                     }
                 }
                 .connect(host: host, port: port).get()
-            var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/v1/poll?topics=\(topic)&timeout=120")
+            let path = target == .switchboard ? "/v1/poll?topics=\(topic)&timeout=120" : "/lp/\(topic)"
+            var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path)
             head.headers.add(name: "Host", value: "\(host):\(port)")
+            head.headers.add(name: "Content-Length", value: "0")  // else NIO frames the GET as chunked, which nchan waits on
             channel.write(HTTPClientRequestPart.head(head), promise: nil)
             channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
             channels.append(channel)
@@ -49,12 +52,20 @@ struct PollsCommand: AsyncParsableCommand {
         let early = answers.count
         let rssWaiting = pid.flatMap { rssKiB(pid: $0) }
 
+        let cpuAtPublish = (pid.flatMap { cpuSeconds(pid: $0) }, cpuSeconds(pid: getpid()))
         let published = try await TestClient.withClient(host: host, port: port) { client in
             let start = nowMicros()
-            let response = try await client.post("/v1/topics/\(topic)", headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"tick":1}"#))
+            // nginx refuses a request without a Host; the test client sends one only as the authority.
+            let request = TestClient.Request(
+                target.publishPath(topic), method: .post, authority: "\(host):\(port)",
+                headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"tick":1}"#)
+            )
+            let response = try await client.execute(request)
             return (start, response.status.code)
         }
         try await answers.waitForAll(timeout: .seconds(30))
+        let brokerCPU = zip2(pid.flatMap { cpuSeconds(pid: $0) }, cpuAtPublish.0).map { ($0 - $1) * 1000 }
+        let benchCPU = zip2(cpuSeconds(pid: getpid()), cpuAtPublish.1).map { ($0 - $1) * 1000 }
         for channel in channels { channel.close(promise: nil) }
 
         let delays = answers.times.map { Double($0 - published.0) / 1000 }.sorted()
@@ -64,7 +75,8 @@ struct PollsCommand: AsyncParsableCommand {
         let summary: [String: Any] = [
             "polls": count, "answered": delays.count, "answered_before_publish": early, "publish_status": published.1,
             "connect_seconds": connectSeconds, "ms_p50": percentile(0.5), "ms_p99": percentile(0.99), "ms_max": delays.last ?? .nan,
-            "ok_answers": answers.okCount, "rss_bytes_per_waiting_poll": rssPerPoll ?? NSNull(),
+            "ok_answers": answers.okCount, "rss_bytes_per_waiting_poll": rssPerPoll ?? NSNull(), "target": target.rawValue,
+            "broker_cpu_ms": brokerCPU ?? NSNull(), "bench_cpu_ms": benchCPU ?? NSNull(),
         ]
         if json {
             let data = try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys])
@@ -73,8 +85,16 @@ struct PollsCommand: AsyncParsableCommand {
             print("\(count) polls waiting on \(topic) (connected in \(String(format: "%.1f", connectSeconds)) s; \(early) answered early)")
             print("after one publish: \(delays.count) answered (\(answers.okCount) with 200) — p50 \(String(format: "%.1f", percentile(0.5))) ms, p99 \(String(format: "%.1f", percentile(0.99))) ms, last \(String(format: "%.1f", delays.last ?? .nan)) ms")
             if let rssPerPoll { print("broker RSS per waiting poll: \(String(format: "%.0f", rssPerPoll)) bytes") }
+            if let brokerCPU { print("broker CPU from the publish to the last answer: \(String(format: "%.0f", brokerCPU)) ms") }
+            if let benchCPU { print("this tool's CPU meanwhile: \(String(format: "%.0f", benchCPU)) ms") }
         }
     }
+}
+
+/// Both values, when both exist.
+func zip2(_ a: Double?, _ b: Double?) -> (Double, Double)? {
+    guard let a, let b else { return nil }
+    return (a, b)
 }
 
 /// When each poll's answer ended, µs since the Unix epoch.

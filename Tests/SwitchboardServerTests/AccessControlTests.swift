@@ -150,4 +150,18 @@ import Testing
         try BrokerConfiguration(host: "0.0.0.0", credentials: .init(jwtSecret: TestTokens.secret)).validate()
         try BrokerConfiguration(host: "::1").validate()
     }
+
+    @Test func theBrokersOwnTopicsAreReadByAdminsAndPublishedByNobody() async throws {
+        let access = try AccessControl(credentials: .init(jwtSecret: TestTokens.secret))
+        let reader = try await access.authenticate(token: try await TestTokens.hs256(publish: ["*"], subscribe: ["*"]))
+        let admin = try await access.authenticate(token: try await TestTokens.hs256(admin: true))
+        let stats = "_switchboard.stats"
+        #expect(await Self.status { () throws(APIError) in try access.authorize(reader, .subscribe(stats)) } == 403)
+        #expect(await Self.status { () throws(APIError) in try access.authorize(admin, .subscribe(stats)) } == 200)
+        #expect(await Self.status { () throws(APIError) in try access.authorize(reader, .subscribe("stocks.AAPL")) } == 200)
+        for principal in [reader, admin, Principal.anonymous] {
+            #expect(await Self.status { () throws(APIError) in try access.authorize(principal, .publish(stats)) } == 403)
+        }
+        #expect(await Self.status { () throws(APIError) in try access.authorize(.anonymous, .subscribe(stats)) } == 200, "no credentials: open")
+    }
 }

@@ -105,8 +105,23 @@ struct AccessControl: Sendable {
         }
     }
 
-    /// Throws 403 unless `principal` may do `permission`.
+    /// Topics under this prefix belong to the broker (its stats snapshots carry remote addresses).
+    static let reservedPrefix = "_switchboard."
+
+    /// Throws 403 unless `principal` may do `permission`. Topics under ``reservedPrefix`` are
+    /// published by the broker only, and reading them needs the admin grant.
     func authorize(_ principal: Principal, _ permission: Permission) throws(APIError) {
+        switch permission {
+        case .publish(let topic) where topic.hasPrefix(Self.reservedPrefix):
+            throw APIError(.forbidden, code: "forbidden", message: "Topics under \(Self.reservedPrefix) are published by the broker only.")
+        case .subscribe(let topic) where topic.hasPrefix(Self.reservedPrefix):
+            guard principal.allows(.admin) else {
+                throw APIError(.forbidden, code: "forbidden", message: "Topics under \(Self.reservedPrefix) need the admin grant.")
+            }
+            return
+        default:
+            break
+        }
         guard principal.allows(permission) else {
             throw APIError(.forbidden, code: "forbidden", message: Self.refusal(permission))
         }
