@@ -89,12 +89,7 @@ struct PollTests {
             }
             try await publisher.value
             #expect(gapCount == 0)
-            for topic in topics {
-                let seqs = received[topic] ?? []
-                #expect(seqs.count == perTopic, "\(topic): \(seqs.count) events")
-                let inOrder = seqs.enumerated().allSatisfy { $0.offset + 1 == $0.element }
-                #expect(inOrder, "\(topic): every event once, in order from 1")
-            }
+            expectEveryEventOnceInOrder(received, topics: topics, perTopic: perTopic)
         }
     }
 

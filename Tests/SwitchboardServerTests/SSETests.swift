@@ -69,12 +69,7 @@ struct SSETests {
                 #expect(message.event == "message", "no gap or reset: \(message.data)")
                 seen[message.json["topic"] as? String ?? "", default: []].append(message.json["seq"] as? Int ?? 0)
             }
-            for topic in topics {
-                let seqs = seen[topic] ?? []
-                #expect(seqs.count == perTopic, "\(topic): \(seqs.count) events")
-                let inOrder = seqs.enumerated().allSatisfy { $0.offset + 1 == $0.element }
-                #expect(inOrder, "\(topic): every event once, in order from 1")
-            }
+            expectEveryEventOnceInOrder(seen, topics: topics, perTopic: perTopic)
             await second.close()
         }
     }

@@ -93,3 +93,13 @@ func eventually(
 func parseJSON(_ text: String) -> [String: Any] {
     (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
 }
+
+/// Records a failure unless each topic's seqs are exactly 1...`perTopic`, in order, each once.
+func expectEveryEventOnceInOrder(_ seen: [String: [Int]], topics: [String], perTopic: Int, sourceLocation: SourceLocation = #_sourceLocation) {
+    for topic in topics {
+        let seqs = seen[topic] ?? []
+        #expect(seqs.count == perTopic, "\(topic): \(seqs.count) events", sourceLocation: sourceLocation)
+        let inOrder = seqs.enumerated().allSatisfy { $0.offset + 1 == $0.element }
+        #expect(inOrder, "\(topic): every event once, in order from 1", sourceLocation: sourceLocation)
+    }
+}
