@@ -55,4 +55,13 @@ final class Connection: Sendable {
 
     /// Whether it holds a connection open for long (a WebSocket or an SSE stream, not a poll).
     var isStreaming: Bool { transport != .poll }
+
+    /// An HTTP reader (a poll or an SSE stream) of fixed `topics`; closing it fires `waiter` for good.
+    static func reader(_ transport: Transport, remote: String, topics: [String], waiter: TopicWaiter) -> Connection {
+        Connection(
+            transport: transport, remote: remote, topics: topics,
+            activity: { ConnectionActivity(subscriptions: topics, queuedBytes: 0, gaps: 0) },
+            close: { _, _ in waiter.fire(closed: true) }
+        )
+    }
 }

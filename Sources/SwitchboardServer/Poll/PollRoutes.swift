@@ -36,15 +36,10 @@ struct PollRoutes: Sendable {
         defer { waitingPolls.leave() }
 
         let waiter = TopicWaiter()
-        let topics = query.topics
-        let connection = Connection(
-            transport: .poll, remote: context.remoteAddress, topics: topics,
-            activity: { ConnectionActivity(subscriptions: topics, queuedBytes: 0, gaps: 0) },
-            close: { _, _ in waiter.fire(closed: true) }
-        )
+        let connection = Connection.reader(.poll, remote: context.remoteAddress, topics: query.topics, waiter: waiter)
         state.register(connection)
         defer { state.unregister(connection) }
-        let timeout = context.eventLoop.scheduleTask(in: .nanoseconds(query.timeout.nanoseconds)) { waiter.fire(closed: true) }
+        let timeout = context.eventLoop.scheduleTask(in: TimeAmount(query.timeout)) { waiter.fire(closed: true) }
         defer { timeout.cancel() }
 
         var reader = PollReader(engine: engine, query: query)
@@ -137,13 +132,5 @@ final class WaitingPolls: Sendable {
     /// Gives a place back.
     func leave() {
         count.wrappingSubtract(1, ordering: .relaxed)
-    }
-}
-
-extension Duration {
-    /// The duration in whole nanoseconds.
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }

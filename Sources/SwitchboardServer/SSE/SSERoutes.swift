@@ -43,12 +43,7 @@ struct SSERoutes: Sendable {
         query: ReadQuery, remote: String, timeToExpiry: Duration?, eventLoop: any EventLoop, writer: inout any ResponseBodyWriter
     ) async throws {
         let waiter = TopicWaiter()
-        let topics = query.topics
-        let connection = Connection(
-            transport: .sse, remote: remote, topics: topics,
-            activity: { ConnectionActivity(subscriptions: topics, queuedBytes: 0, gaps: 0) },
-            close: { _, _ in waiter.fire(closed: true) }
-        )
+        let connection = Connection.reader(.sse, remote: remote, topics: query.topics, waiter: waiter)
         state.register(connection)
         connection.logOpened(logger)
         defer {
@@ -56,9 +51,9 @@ struct SSERoutes: Sendable {
             connection.logClosed(logger)
         }
         // The stream ends when its token expires, as a WebSocket is closed with 1008.
-        let expiry = timeToExpiry.map { timeLeft in eventLoop.scheduleTask(in: .nanoseconds(timeLeft.nanoseconds)) { waiter.fire(closed: true) } }
+        let expiry = timeToExpiry.map { timeLeft in eventLoop.scheduleTask(in: TimeAmount(timeLeft)) { waiter.fire(closed: true) } }
         defer { expiry?.cancel() }
-        let interval = TimeAmount.nanoseconds(heartbeat.nanoseconds)
+        let interval = TimeAmount(heartbeat)
         let timer = eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in waiter.fire() }
         defer { timer.cancel() }
 
