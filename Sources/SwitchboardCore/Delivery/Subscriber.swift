@@ -1,10 +1,12 @@
 import Synchronization
 
-/// One connection's side of delivery: its outbound queue and the writer that waits on it.
+/// One connection's side of delivery: its outbound queue and the writer that empties it.
 ///
-/// The topic engine pushes into it from any thread without blocking; the connection's
-/// writer task takes everything queued in one call to ``next()`` and writes it. A slow
-/// writer never slows the engine: the queue is bounded and applies its policy instead.
+/// The topic engine pushes into it from any thread without blocking. A writer takes
+/// everything queued at once, in one of two ways: a task awaits ``next()``, or (push mode,
+/// see ``startDraining(whenReady:)``) the queue calls the writer back when items wait and
+/// the writer drains on its own thread, without a task. A slow writer never slows the
+/// engine: the queue is bounded and applies its policy instead.
 public final class Subscriber: Sendable {
     /// A process-unique id, shown to operators.
     public let id: UInt64
@@ -17,6 +19,10 @@ public final class Subscriber: Sendable {
         var queue: OutboundQueue
         var waiter: CheckedContinuation<[OutboundItem]?, Never>?
         var finished = false
+        /// Push mode: called when items wait and no drain is under way.
+        var onReady: (@Sendable () -> Void)?
+        /// Push mode: a drain was asked for and has not ended.
+        var draining = false
     }
 
     private let state: Mutex<State>
@@ -35,18 +41,71 @@ public final class Subscriber: Sendable {
         self.state = Mutex(State(queue: OutboundQueue(maxBytes: maxQueuedBytes, policy: policy, zstd: zstd)))
     }
 
+    /// How the writer is woken after items were queued.
+    private enum Wake {
+        case resume(CheckedContinuation<[OutboundItem]?, Never>, [OutboundItem])
+        case ready(@Sendable () -> Void)
+    }
+
     /// Runs `body` on the queue under the lock, then wakes the writer if anything is waiting.
     @discardableResult
     public func withQueue<R>(_ body: (inout OutboundQueue) -> R) -> R {
-        let (result, wake): (R, (CheckedContinuation<[OutboundItem]?, Never>, [OutboundItem])?) = state.withLock { state in
+        let (result, wake): (R, Wake?) = state.withLock { state in
             let result = body(&state.queue)
-            guard !state.queue.isEmpty, let waiter = state.waiter else { return (result, nil) }
-            state.waiter = nil
-            return (result, (waiter, state.queue.popAll()))
+            guard !state.queue.isEmpty, !state.finished else { return (result, nil) }
+            if let waiter = state.waiter {
+                state.waiter = nil
+                return (result, .resume(waiter, state.queue.popAll()))
+            }
+            if let onReady = state.onReady, !state.draining {
+                state.draining = true
+                return (result, .ready(onReady))
+            }
+            return (result, nil)
         }
-        if let (waiter, items) = wake { waiter.resume(returning: items) }
+        switch wake {
+        case .resume(let waiter, let items): waiter.resume(returning: items)
+        case .ready(let onReady): onReady()
+        case nil: break
+        }
         return result
     }
+
+    // MARK: Push mode
+
+    /// Switches to push mode: from now on `ready` is called, outside the lock and on the
+    /// thread that queued, whenever items wait and no drain is under way. The writer then
+    /// calls ``takeForDrain()``, writes what it got, and calls ``endDrain()``.
+    ///
+    /// Use either this or ``next()``, not both.
+    public func startDraining(whenReady ready: @escaping @Sendable () -> Void) {
+        let call = state.withLock { state -> Bool in
+            state.onReady = ready
+            guard !state.queue.isEmpty, !state.finished, !state.draining else { return false }
+            state.draining = true
+            return true
+        }
+        if call { ready() }
+    }
+
+    /// Takes everything queued, for the drain `ready` asked for; nil once the subscriber is finished.
+    public func takeForDrain() -> [OutboundItem]? {
+        state.withLock { state in state.finished ? nil : state.queue.popAll() }
+    }
+
+    /// Ends a drain once its items are written: true when more were queued meanwhile (drain
+    /// again), false when the queue is empty and the next item will call `ready` again.
+    public func endDrain() -> Bool {
+        state.withLock { state in
+            guard !state.finished, !state.queue.isEmpty else {
+                state.draining = false
+                return false
+            }
+            return true
+        }
+    }
+
+    // MARK: Task mode
 
     /// Queues a control message.
     public func send(_ message: ControlMessage) {
@@ -79,6 +138,7 @@ public final class Subscriber: Sendable {
     public func finish() {
         let waiter = state.withLock { state in
             state.finished = true
+            state.onReady = nil
             defer { state.waiter = nil }
             return state.waiter
         }

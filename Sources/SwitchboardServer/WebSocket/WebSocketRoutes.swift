@@ -53,7 +53,7 @@ struct WebSocketRoutes: Sendable {
                 maxSubscriptions: configuration.maxSubscriptionsPerConnection
             )
             let session = WebSocketSession(
-                engine: engine, state: state, metrics: metrics, subscriber: subscriber, upgrade: upgrade, remote: context.requestContext.remoteAddress,
+                engine: engine, state: state, metrics: metrics, subscriber: subscriber, channel: context.requestContext.channel, upgrade: upgrade, remote: context.requestContext.remoteAddress,
                 principal: principal, access: access, maxMessageBytes: configuration.maxClientFrameBytes, logger: logger
             )
             await session.run(inbound: inbound, outbound: outbound)

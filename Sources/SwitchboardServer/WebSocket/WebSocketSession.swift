@@ -8,13 +8,17 @@ import SwitchboardCore
 /// One WebSocket connection: reads the client's requests and writes what its queue holds.
 ///
 /// Reading and writing run side by side. The engine never waits on this connection: it
-/// pushes into the ``Subscriber`` queue, and the writer here takes everything queued at
-/// once and writes it, so a slow socket only fills this connection's bounded queue.
+/// pushes into the ``Subscriber`` queue, and a ``WebSocketChannelWriter`` drains it onto the
+/// channel from the event loop, so a slow socket only fills this connection's bounded queue.
+/// The session's own writer side only waits for a queued close and runs it through the
+/// WebSocket handler.
 struct WebSocketSession {
     let engine: any TopicEngine
     let state: BrokerState
     let metrics: BrokerMetrics
     let subscriber: Subscriber
+    /// The upgraded connection's channel, which the fan-out writes to.
+    let channel: any Channel
     let upgrade: UpgradeRequest
     let remote: String
     /// Who connected; every `subscribe` op is checked against it.
@@ -62,9 +66,11 @@ struct WebSocketSession {
     }
 
     private func runLoops(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
+        let writer = WebSocketChannelWriter(channel: channel, subscriber: subscriber, metrics: metrics)
+        writer.start()
         try await withThrowingTaskGroup(of: Bool.self) { group in
             group.addTask {
-                try await write(to: outbound)
+                try await close(outbound, on: writer.closeRequests)
                 return false
             }
             group.addTask {
@@ -132,29 +138,14 @@ struct WebSocketSession {
         }
     }
 
-    private func write(to outbound: WebSocketOutboundWriter) async throws {
-        let zstd = subscriber.zstd
-        while let items = await subscriber.next() {
-            for item in items {
-                switch item {
-                case .control(_, let rendered):
-                    metrics.sent(transport: .ws, encoding: .identity, bytes: rendered.readableBytes, uncompressedBytes: rendered.readableBytes)
-                    try await outbound.write(.custom(.init(fin: true, opcode: .text, data: rendered)))
-                case .events(let frame):
-                    let bytes = frame.bytes(zstd: zstd)
-                    let compressed = zstd && frame.compressed != nil
-                    metrics.sent(transport: .ws, encoding: compressed ? .zstd : .identity, bytes: bytes.readableBytes, uncompressedBytes: frame.plain.readableBytes)
-                    if let ts = frame.firstTimestamp { metrics.latency(transport: .ws, publishedAt: ts) }
-                    try await outbound.write(.binary(bytes))
-                    metrics.delivered(transport: .ws, events: Int(frame.lastSeq - frame.firstSeq + 1))
-                case .close(let code, let reason):
-                    logger.info("closing WebSocket", metadata: [
-                        "connection": "\(subscriber.id)", "transport": "ws", "remote": "\(remote)", "code": "\(code)", "reason": "\(reason)",
-                    ])
-                    try await outbound.close(WebSocketErrorCode(codeNumber: Int(code)), reason: reason)
-                    return
-                }
-            }
+    /// Waits for the close the queue asks for (after everything before it was written) and sends it.
+    private func close(_ outbound: WebSocketOutboundWriter, on requests: AsyncStream<WebSocketChannelWriter.CloseRequest>) async throws {
+        for await request in requests {
+            logger.info("closing WebSocket", metadata: [
+                "connection": "\(subscriber.id)", "transport": "ws", "remote": "\(remote)", "code": "\(request.code)", "reason": "\(request.reason)",
+            ])
+            try await outbound.close(WebSocketErrorCode(codeNumber: Int(request.code)), reason: request.reason)
+            return
         }
     }
 }
