@@ -1,5 +1,4 @@
 import Hummingbird
-import HummingbirdWebSocket
 public import Logging
 import NIOCore
 public import ServiceLifecycle
@@ -46,15 +45,10 @@ public struct Broker: Sendable {
     /// - Parameter onListening: called once the server accepts connections, with the host and real port.
     public func services(onListening: @escaping @Sendable (_ host: String, _ port: Int) async -> Void = { _, _ in }) -> [any Service] {
         let router = makeRouter()
-        let webSocket = WebSocketServerConfiguration(
-            maxFrameSize: configuration.maxClientFrameBytes,
-            autoPing: .enabled(timePeriod: .seconds(configuration.pingIntervalSeconds)),
-            closeTimeout: .seconds(5)
-        )
         let host = configuration.host
         let app = Application(
             router: router,
-            server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: webSocket)),
+            server: BrokerChannel.builder(webSocket: webSocketEndpoint, maxFrameSize: configuration.maxClientFrameBytes),
             configuration: .init(address: .hostname(host, port: configuration.port), serverName: nil),
             onServerRunning: { channel in
                 await onListening(host, channel.localAddress?.port ?? 0)
@@ -67,6 +61,14 @@ public struct Broker: Sendable {
             DrainService(state: state, timeout: .seconds(configuration.drainTimeoutSeconds), logger: logger),
             StatsPublisher(report: report, interval: .seconds(1), logger: logger),
         ]
+    }
+
+    /// Decides WebSocket upgrades and runs accepted ones.
+    var webSocketEndpoint: WebSocketEndpoint {
+        WebSocketEndpoint(
+            engine: engine, state: state, metrics: metrics, configuration: configuration, access: access, connectionLimiter: connectionLimiter,
+            logger: logger
+        )
     }
 
     /// Bounds the WebSocket and SSE connections, in total and per IP address; check before accepting one.
@@ -85,10 +87,7 @@ public struct Broker: Sendable {
         PublishRoutes<BrokerRequestContext>(
             engine: engine, state: state, maxPayloadBytes: configuration.engine.maxPayloadBytes, access: access, rateLimiter: publishLimiter
         ).register(on: router)
-        WebSocketRoutes(
-            engine: engine, state: state, metrics: metrics, configuration: configuration, access: access, connectionLimiter: connectionLimiter,
-            logger: logger
-        ).register(on: router)
+        webSocketEndpoint.register(on: router)
         PollRoutes(engine: engine, state: state, access: access, pool: engine.compressor, waitingPolls: waitingPolls, answers: PollAnswerCache(), metrics: metrics)
             .register(on: router)
         SSERoutes(engine: engine, state: state, access: access, connectionLimiter: connectionLimiter, heartbeat: .milliseconds(Int64(configuration.sseHeartbeatSeconds * 1000)), metrics: metrics, logger: logger)

@@ -91,6 +91,7 @@ import Testing
         let grown = Self.residentBytes() - before
         #expect(total > 0)
         // A context allocated per message (and leaked) would cost about 1 MiB each: gigabytes here.
-        #expect(grown < 8 * 1024 * 1024, "resident memory grew by \(grown) bytes")
+        // The bound leaves room for the other suites running in the same process meanwhile.
+        #expect(grown < 64 * 1024 * 1024, "resident memory grew by \(grown) bytes")
     }
 }

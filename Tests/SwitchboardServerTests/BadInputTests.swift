@@ -112,11 +112,21 @@ import Testing
         try await withBroker { broker in
             var headers = Self.upgradeHeaders
             headers[.secWebSocketProtocol] = "mqtt, graphql-ws"
-            let refused = try await broker.http { [headers] http in try await http.get("/v1/ws", headers: headers).status }
-            #expect(refused == .badRequest)
-            for query in ["?topics=a,,b", "?topics=a..b", "?compression=brotli"] {
-                let status = try await broker.http { http in try await http.get("/v1/ws" + query, headers: Self.upgradeHeaders).status }
-                #expect(status == .badRequest, "\(query)")
+            // A refused upgrade gets the contract's status and JSON error, not an empty 400.
+            let refused = try await broker.http { [headers] http in try await http.get("/v1/ws", headers: headers) }
+            #expect(refused.status == .badRequest && refused.errorCode == "unsupported_protocol")
+            for (query, code) in [("?topics=a,,b", "invalid_topic"), ("?topics=a..b", "invalid_topic"), ("?compression=brotli", "invalid_request")] {
+                let answer = try await broker.http { http in try await http.get("/v1/ws" + query, headers: Self.upgradeHeaders) }
+                #expect(answer.status == .badRequest && answer.errorCode == code, "\(query)")
+            }
+            // Handshakes NIO cannot take (no key, another protocol) and upgrades on other paths are answered too.
+            var noKey = Self.upgradeHeaders
+            noKey[.secWebSocketKey] = nil
+            var h2c = Self.upgradeHeaders
+            h2c[.upgrade] = "h2c"
+            for (path, fields, status) in [("/v1/ws", noKey, HTTPResponse.Status.badRequest), ("/v1/ws", h2c, .badRequest), ("/v1/poll", Self.upgradeHeaders, .notFound)] {
+                let answer = try await broker.http { http in try await http.get(path, headers: fields) }
+                #expect(answer.status == status && answer.errorCode != nil, "\(path) \(fields)")
             }
             try await broker.http { http in
                 let plain = try await http.get("/v1/ws")

@@ -72,14 +72,14 @@ import Testing
         let publisher = try await TestTokens.hs256(publish: ["*"])
         try await withBroker(Self.configuration) { broker in
             let query = "?topics=stocks.AAPL"
-            // Refused upgrades: Hummingbird answers them 400 with no body (docs/PROTOCOL-NOTES.md) ...
-            for token in [nil, wrong, expired] {
+            // Refused upgrades are answered with the status and the contract's JSON error ...
+            for (token, status, code) in [(nil, HTTPResponse.Status.unauthorized, "unauthorized"), (wrong, .forbidden, "forbidden"), (expired, .unauthorized, "unauthorized")] {
                 let path = "/v1/ws" + query + (token.map { "&token=\($0)" } ?? "")
-                let status = try await broker.http { http in try await http.get(path, headers: BadInputTests.upgradeHeaders).status }
-                #expect(status == .badRequest)
+                let answer = try await broker.http { http in try await http.get(path, headers: BadInputTests.upgradeHeaders) }
+                #expect(answer.status == status && answer.errorCode == code)
                 await #expect(throws: (any Error).self) { _ = try await TestSubscriber(url: "ws://127.0.0.1:\(broker.port)" + path) }
             }
-            // ... and the same request without the upgrade headers tells why, as the contract's JSON.
+            // ... and so is the same request without the upgrade headers.
             try await broker.http { http in
                 let none = try await http.get("/v1/ws" + query)
                 #expect(none.status == .unauthorized && none.errorCode == "unauthorized")

@@ -19,6 +19,10 @@ import Testing
                 #expect(refused.status == .tooManyRequests && refused.errorCode == "limit_reached")
                 try await broker.publish("t", "1", client: http)
             }
+            try await broker.http { http in
+                let upgrade = try await http.get("/v1/ws?topics=t", headers: BadInputTests.upgradeHeaders)
+                #expect(upgrade.status == .tooManyRequests && upgrade.errorCode == "limit_reached")
+            }
             try await eventually("others served") { first.seqs("t") == [1] && second.seqs("t") == [1] }
             try await second.close()
             try await eventually("unregistered") { broker.broker.state.connectionCount == 1 }

@@ -52,7 +52,7 @@ struct SSETests {
                 }
             }
             let first = try await SSEClient(port: broker.port, path: path)
-            try await eventually("part of the burst arrived") { first.messages.count >= 150 }
+            try await eventually("part of the burst arrived", timeout: .seconds(30)) { first.messages.count >= 150 }
             let firstPart = first.messages
             await first.close()
             let lastID = try #require(firstPart.last?.id)

@@ -49,13 +49,20 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var response = Response.json(json, status: status)
-        if let retryAfter {
-            response.headers[.retryAfter] = String(retryAfter)
-        } else if status == .serviceUnavailable {
-            response.headers[.retryAfter] = "1"
-        }
-        if status == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer" }
+        response.headers.append(contentsOf: extraHeaders)
         return response
+    }
+
+    /// The headers the error adds besides its JSON body: `Retry-After`, `WWW-Authenticate`.
+    var extraHeaders: HTTPFields {
+        var headers = HTTPFields()
+        if let retryAfter {
+            headers[.retryAfter] = String(retryAfter)
+        } else if status == .serviceUnavailable {
+            headers[.retryAfter] = "1"
+        }
+        if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
+        return headers
     }
 
     static let shuttingDown = APIError(.serviceUnavailable, code: "shutting_down", message: "The broker is shutting down.")

@@ -1,28 +1,24 @@
 import Hummingbird
-import HummingbirdWebSocket
 import NIOCore
 
-/// The request context of every route: Hummingbird's core storage, the WebSocket handler
-/// reference for upgrades, and the peer's address for logs and operators.
-struct BrokerRequestContext: RequestContext, WebSocketRequestContext {
+/// The request context of every route: Hummingbird's core storage, the peer's address for
+/// logs and operators, and the connection's event loop.
+struct BrokerRequestContext: RequestContext {
     var coreContext: CoreRequestContextStorage
-    let webSocket: WebSocketHandlerReference<Self>
     /// The remote address as text, e.g. `127.0.0.1:53422`.
     let remoteAddress: String
     /// The connection's event loop, for cheap timers (a waiting poll's timeout, SSE heartbeats).
     let eventLoop: any EventLoop
-    /// The connection's channel; after a WebSocket upgrade the session writes frames straight to it.
-    let channel: any Channel
 
     init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
-        self.webSocket = .init()
         self.eventLoop = source.channel.eventLoop
-        self.channel = source.channel
-        if let address = source.channel.remoteAddress, let ip = address.ipAddress, let port = address.port {
-            self.remoteAddress = ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
-        } else {
-            self.remoteAddress = "unknown"
-        }
+        self.remoteAddress = Self.describe(source.channel.remoteAddress)
+    }
+
+    /// A peer's address as text, e.g. `127.0.0.1:53422` or `[::1]:53422`.
+    static func describe(_ address: SocketAddress?) -> String {
+        guard let address, let ip = address.ipAddress, let port = address.port else { return "unknown" }
+        return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
     }
 }

@@ -1,106 +1,149 @@
-import Foundation
-import HummingbirdWebSocket
 import Logging
-import NIOCore
-import NIOWebSocket
+import Synchronization
 import SwitchboardCore
 
-/// One WebSocket connection: reads the client's requests and writes what its queue holds.
+/// What one WebSocket connection asks of the broker: its subscriptions and its requests.
 ///
-/// Reading and writing run side by side. The engine never waits on this connection: it
-/// pushes into the ``Subscriber`` queue, and a ``WebSocketChannelWriter`` drains it onto the
-/// channel from the event loop, so a slow socket only fills this connection's bounded queue.
-/// The session's own writer side only waits for a queued close and runs it through the
-/// WebSocket handler.
-struct WebSocketSession {
+/// The channel handler (``WebSocketConnectionHandler``) owns the socket; this is the part that
+/// talks to the engine, which is async. Requests are handled one at a time in arrival order by
+/// a task that exists only while requests are pending: an idle connection holds no task.
+final class WebSocketSession: Sendable {
     let engine: any TopicEngine
     let state: BrokerState
-    let metrics: BrokerMetrics
+    /// The connection's queue; the engine pushes frames into it.
     let subscriber: Subscriber
-    /// The upgraded connection's channel, which the fan-out writes to.
-    let channel: any Channel
     let upgrade: UpgradeRequest
     let remote: String
     /// Who connected; every `subscribe` op is checked against it.
     let principal: Principal
     /// Checks the `subscribe` grant.
     let access: AccessControl
-    let maxMessageBytes: Int
     let logger: Logger
+    /// The registry's record of this connection.
+    let connection: Connection
 
-    /// How long to wait for the client's answer to a close the broker sent.
-    static let closeWait: Duration = .seconds(5)
+    /// Work for the request task.
+    private enum Work: Sendable {
+        case subscribeAtConnect([String])
+        case request(String)
+        case binaryMessage
+    }
 
-    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
-        let subscriber = self.subscriber
-        let connection = Connection(
+    private struct Pending: ~Copyable {
+        var work: [Work] = []
+        var running = false
+        /// The connection closed: drop what is queued; whoever runs last removes the subscriber.
+        var ended = false
+        /// Called by the request task when it has handled everything queued.
+        var whenIdle: @Sendable () -> Void = {}
+    }
+
+    /// What the request task does next.
+    private enum Step {
+        case handle(Work)
+        case idle(@Sendable () -> Void)
+        case ended
+    }
+
+    private let pending = Mutex(Pending())
+
+    init(
+        engine: any TopicEngine, state: BrokerState, subscriber: Subscriber, upgrade: UpgradeRequest, remote: String,
+        principal: Principal, access: AccessControl, logger: Logger
+    ) {
+        self.engine = engine
+        self.state = state
+        self.subscriber = subscriber
+        self.upgrade = upgrade
+        self.remote = remote
+        self.principal = principal
+        self.access = access
+        self.logger = logger
+        self.connection = Connection(
             id: subscriber.id, transport: .ws, remote: remote,
             activity: { ConnectionActivity(subscriptions: subscriber.topics, queuedBytes: subscriber.queuedBytes, gaps: subscriber.slowGaps) },
             close: { code, reason in subscriber.close(code: code, reason: reason) }
         )
+    }
+
+    /// Registers the connection and subscribes to the topics named in the upgrade URL;
+    /// `whenIdle` is called each time every queued request has been handled.
+    func opened(whenIdle: @escaping @Sendable () -> Void) {
+        pending.withLock { $0.whenIdle = whenIdle }
         state.register(connection)
         connection.logOpened(logger, ["zstd": "\(upgrade.zstd)", "principal": "\(principal.name)"])
-        defer {
-            state.unregister(connection)
-            connection.logClosed(logger)
-        }
-        // A token with `exp` ends the connection when it expires (close 1008).
-        let expiry = principal.timeToExpiry.map { timeLeft in
-            Task {
-                try await Task.sleep(for: timeLeft)
-                subscriber.close(code: 1008, reason: "credentials expired")
-            }
-        }
-        defer { expiry?.cancel() }
-        for topic in upgrade.topics {
-            await subscribe(topic: topic, start: .live, id: nil)
-        }
+        if !upgrade.topics.isEmpty { enqueue(.subscribeAtConnect(upgrade.topics)) }
+    }
 
-        do {
-            try await runLoops(inbound: inbound, outbound: outbound)
-        } catch {
-            logger.debug("WebSocket session ended", metadata: ["connection": "\(subscriber.id)", "error": "\(error)"])
-        }
+    /// Ends the connection's subscriptions and forgets it.
+    func closed() {
         subscriber.finish()
-        await engine.remove(subscriber)
-    }
-
-    private func runLoops(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
-        let writer = WebSocketChannelWriter(channel: channel, subscriber: subscriber, metrics: metrics)
-        writer.start()
-        try await withThrowingTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                try await close(outbound, on: writer.closeRequests)
-                return false
-            }
-            group.addTask {
-                try await read(inbound)
-                return true
-            }
-            // Whichever side ends first ends the session: the client went away, or the
-            // broker sent a close and waits a little for the client's answer.
-            let readerEnded = try await group.next() ?? true
-            logger.debug("WebSocket loop ended", metadata: ["connection": "\(subscriber.id)", "side": "\(readerEnded ? "reader" : "writer")"])
-            if !readerEnded {
-                group.addTask {
-                    try await Task.sleep(for: Self.closeWait)
-                    return true
-                }
-                _ = try await group.next()
-            }
-            subscriber.finish()
-            group.cancelAll()
+        state.unregister(connection)
+        connection.logClosed(logger)
+        let removeNow = pending.withLock { pending -> Bool in
+            pending.ended = true
+            pending.work.removeAll()
+            pending.whenIdle = {}  // it holds the channel handler, which holds this session
+            return !pending.running
+        }
+        // A request being handled may still subscribe: then the request task removes after it.
+        if removeNow {
+            let (engine, subscriber) = (engine, subscriber)
+            Task { await engine.remove(subscriber) }
         }
     }
 
-    private func read(_ inbound: WebSocketInboundStream) async throws {
-        for try await message in inbound.messages(maxSize: maxMessageBytes) {
-            switch message {
-            case .text(let text):
-                await handle(text)
-            case .binary:
-                subscriber.send(.error(code: "binary_not_accepted", message: "Requests are JSON text frames; binary frames are not accepted.", id: nil))
+    /// Requests waiting to be handled, including the one being handled.
+    var pendingRequests: Int { pending.withLock { $0.work.count + ($0.running ? 1 : 0) } }
+
+    /// Queues a text message from the client, handled after those before it.
+    func received(_ text: String) {
+        enqueue(.request(text))
+    }
+
+    /// Queues the refusal of a binary message, answered in order with the requests around it.
+    func receivedBinary() {
+        enqueue(.binaryMessage)
+    }
+
+    private func enqueue(_ work: Work) {
+        let start = pending.withLock { pending -> Bool in
+            guard !pending.ended else { return false }
+            pending.work.append(work)
+            defer { pending.running = true }
+            return !pending.running
+        }
+        guard start else { return }
+        Task {
+            while true {
+                let step = pending.withLock { pending -> Step in
+                    if pending.ended || pending.work.isEmpty { pending.running = false }
+                    if pending.ended { return .ended }
+                    if pending.work.isEmpty { return .idle(pending.whenIdle) }
+                    return .handle(pending.work.removeFirst())
+                }
+                switch step {
+                case .handle(let work):
+                    await handle(work)
+                case .idle(let whenIdle):
+                    whenIdle()
+                    return
+                case .ended:
+                    await engine.remove(subscriber)
+                    return
+                }
             }
+        }
+    }
+
+    private func handle(_ work: Work) async {
+        switch work {
+        case .subscribeAtConnect(let topics):
+            for topic in topics { await subscribe(topic: topic, start: .live, id: nil) }
+        case .request(let text):
+            await handle(text)
+        case .binaryMessage:
+            subscriber.send(.error(code: "binary_not_accepted", message: "Requests are JSON text frames; binary frames are not accepted.", id: nil))
         }
     }
 
@@ -135,17 +178,6 @@ struct WebSocketSession {
             _ = try await engine.subscribe(subscriber, topic: topic, from: start, id: id)
         } catch {
             subscriber.send(.error(code: error.code, message: error.message, id: id))
-        }
-    }
-
-    /// Waits for the close the queue asks for (after everything before it was written) and sends it.
-    private func close(_ outbound: WebSocketOutboundWriter, on requests: AsyncStream<WebSocketChannelWriter.CloseRequest>) async throws {
-        for await request in requests {
-            logger.info("closing WebSocket", metadata: [
-                "connection": "\(subscriber.id)", "transport": "ws", "remote": "\(remote)", "code": "\(request.code)", "reason": "\(request.reason)",
-            ])
-            try await outbound.close(WebSocketErrorCode(codeNumber: Int(request.code)), reason: request.reason)
-            return
         }
     }
 }

@@ -1,0 +1,171 @@
+import HTTPTypes
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
+import NIOWebSocket
+
+/// Each accepted connection: HTTP/1.1 for Hummingbird's router, or a WebSocket upgrade on
+/// `/v1/ws` run by a ``WebSocketConnectionHandler``.
+///
+/// Modelled on HummingbirdWebSocket's `HTTP1WebSocketUpgradeChannel`, with two differences
+/// that are the reason it exists: an accepted WebSocket leaves Hummingbird's per-connection
+/// task at once (the connection lives on as NIO handlers, holding no task while idle), and a
+/// refused upgrade is answered with the refusal's real status and JSON error instead of an
+/// empty 400. (NIO does not pass a refused upgrade request on to the HTTP handlers, so the
+/// refusal is written here, and the connection closed after it.)
+struct BrokerChannel: ServerChildChannel, HTTPChannelHandler {
+    /// What the first request of a connection turned it into.
+    enum Negotiated: Sendable {
+        /// A WebSocket, now run by its channel handler.
+        case webSocket
+        /// An HTTP connection for the router.
+        case http(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
+        /// A refused upgrade: answer the error, then close.
+        case refused(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, APIError)
+    }
+
+    /// What the upgrade attempt on a connection came to.
+    private enum Attempt {
+        case accepted(WebSocketEndpoint.Accepted)
+        case refused(APIError)
+    }
+
+    /// The connection's negotiation, resolved once its first request head was read.
+    struct Value: ServerChildChannelValue {
+        let negotiated: EventLoopFuture<Negotiated>
+        let channel: any Channel
+    }
+
+    let responder: HTTPChannelHandler.Responder
+    let webSocket: WebSocketEndpoint
+    /// The largest frame a client may send (the decoder answers bigger ones with 1009).
+    let maxFrameSize: Int
+
+    /// Hummingbird's server builder for this channel.
+    static func builder(webSocket: WebSocketEndpoint, maxFrameSize: Int) -> HTTPServerBuilder {
+        HTTPServerBuilder { responder in BrokerChannel(responder: responder, webSocket: webSocket, maxFrameSize: maxFrameSize) }
+    }
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        channel.eventLoop.makeCompletedFuture {
+            let attempt = NIOLoopBoundBox<Attempt?>(nil, eventLoop: channel.eventLoop)
+            let upgradeRequested = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
+            let upgrader = NIOTypedWebSocketServerUpgrader<Negotiated>(
+                maxFrameSize: maxFrameSize,
+                shouldUpgrade: { [webSocket] channel, head in
+                    let remote = BrokerRequestContext.describe(channel.remoteAddress)
+                    let promise = channel.eventLoop.makePromise(of: Result<(WebSocketEndpoint.Accepted, HTTPFields), APIError>.self)
+                    promise.completeWithTask {
+                        guard let request = try? HTTPRequest(head, secure: false, splitCookie: false) else {
+                            return .failure(APIError(.badRequest, code: "invalid_request", message: "The upgrade request's head is not valid HTTP."))
+                        }
+                        return await webSocket.decide(request, remote: remote)
+                    }
+                    return promise.futureResult.map { decision in
+                        switch decision {
+                        case .success(let (accepted, fields)):
+                            attempt.value = .accepted(accepted)
+                            return HTTPHeaders(fields)
+                        case .failure(let error):
+                            attempt.value = .refused(error)
+                            return nil
+                        }
+                    }
+                },
+                upgradePipelineHandler: { [webSocket] channel, _ in
+                    channel.eventLoop.makeCompletedFuture {
+                        guard case .accepted(let accepted) = attempt.value else { throw ChannelError.inappropriateOperationForState }
+                        try channel.pipeline.syncOperations.addHandler(webSocket.makeHandler(accepted))
+                        return .webSocket
+                    }
+                }
+            )
+            let upgrades = NIOTypedHTTPServerUpgradeConfiguration(
+                upgraders: [upgrader],
+                notUpgradingCompletionHandler: { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+                        try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))
+                        let http = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
+                            wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true)
+                        )
+                        switch attempt.value {
+                        case .refused(let error): return .refused(http, error)
+                        case .accepted: return .refused(http, Self.badHandshake)
+                        // NIO refused it before asking us (no key, wrong version, another protocol).
+                        case nil: return upgradeRequested.value ? .refused(http, Self.badHandshake) : .http(http)
+                        }
+                    }
+                }
+            )
+            var configuration = NIOUpgradableHTTPServerPipelineConfiguration<Negotiated>(upgradeConfiguration: upgrades)
+            configuration.enablePipelining = false  // NIOAsyncChannel pipelines HTTP
+            configuration.enableErrorHandling = false  // Hummingbird handles errors
+            configuration.enableResponseHeaderValidation = false  // swift-http-types validates
+            let negotiated = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
+            let upgradeHandler = try channel.pipeline.syncOperations.handler(type: NIOTypedHTTPServerUpgradeHandler<Negotiated>.self)
+            try channel.pipeline.syncOperations.addHandler(UpgradeAttemptRecorder(requested: upgradeRequested), position: .before(upgradeHandler))
+            return Value(negotiated: negotiated, channel: channel)
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        do {
+            switch try await value.negotiated.get() {
+            case .webSocket:
+                return  // the channel handler runs the connection from here on
+            case .http(let http):
+                await handleHTTP(asyncChannel: http, logger: logger)
+            case .refused(let http, let error):
+                try await Self.answer(error, on: http)
+            }
+        } catch {
+            logger.debug("connection ended before its first request", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// What an upgrade request NIO's upgrader could not take gets.
+    static let badHandshake = APIError(
+        .badRequest, code: "invalid_request", message: "Upgrade: websocket needs Sec-WebSocket-Key and Sec-WebSocket-Version: 13; no other upgrade is offered."
+    )
+
+    /// Writes `error` as the contract's JSON with its status, and closes the connection.
+    private static func answer(_ error: APIError, on http: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>) async throws {
+        let body = ByteBuffer(string: error.json)
+        var headers: HTTPFields = [.contentType: "application/json", .contentLength: String(body.readableBytes), .connection: "close"]
+        headers.append(contentsOf: error.extraHeaders)
+        try await http.executeThenClose { _, outbound in
+            try await outbound.write(contentsOf: [.head(HTTPResponse(status: error.status, headerFields: headers)), .body(body), .end(nil)])
+        }
+    }
+}
+
+/// Notes whether a connection's first request asked for an upgrade, then leaves the pipeline.
+///
+/// NIO's upgrade handler neither passes an upgrade request it refused on to the HTTP handlers
+/// nor tells why it refused; without this note such a connection would wait for a request
+/// that never comes.
+private final class UpgradeAttemptRecorder: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+
+    private let requested: NIOLoopBoundBox<Bool>
+
+    init(requested: NIOLoopBoundBox<Bool>) {
+        self.requested = requested
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .head(let head) = unwrapInboundIn(data) {
+            requested.value = head.headers.contains(name: "upgrade")
+            context.fireChannelRead(data)
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+            return
+        }
+        context.fireChannelRead(data)
+    }
+}
