@@ -7,7 +7,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchboard-bench",
         abstract: "Measure Switchboard (and nchan) on realistic loads.",
-        subcommands: [LevelsCommand.self, WireCommand.self, FanoutCommand.self, PollsCommand.self]
+        subcommands: [LevelsCommand.self, WireCommand.self, FanoutCommand.self, IdleCommand.self, PollsCommand.self]
     )
 }
 
