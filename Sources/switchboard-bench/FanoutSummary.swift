@@ -60,7 +60,7 @@ struct FanoutSummary {
             "publishes_per_second": Double(published.acked) / publishSeconds,
             "latency_ms_p50": ms(50), "latency_ms_p90": ms(90), "latency_ms_p99": ms(99), "latency_ms_p999": ms(99.9),
             "latency_ms_max": Double(counts.latency.max) / 1000, "latency_samples": Int(counts.latency.totalCount),
-            "cpu_window_seconds": cpu.wall,
+            "cpu_window_seconds": cpu.wall, "read_batch_bytes": command.readBatchBytes,
         ]
         if let share = cpu.benchShare {
             fields["bench_cpu_share"] = share
