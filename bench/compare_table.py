@@ -67,6 +67,13 @@ def main():
         if result is None:
             notes.append(f"{where}: failed (exit {line['exit']}), no result")
             continue
+        rate = result.get("rate")
+        if rate and result.get("publishes_per_second", rate) < 0.95 * rate:
+            notes.append(f"{where}: the fixed rate was not held ({result['publishes_per_second']:.0f}/s of {rate}/s, "
+                         f"backlog up to {result.get('publish_backlog_max', 0):,}): the system was saturated, so its latency is queueing")
+        if line["row"] in ("throughput", "zstd") and result.get("broker_cpu_share", 1) < 0.9:
+            notes.append(f"{where}: the broker used only {result['broker_cpu_share']:.0%} of its core "
+                         "(not saturated: another process on core 0, or the publishers too slow)")
         if result.get("bench_bottleneck"):
             notes.append(f"{where}: the load tool was {result['bench_cpu_share']:.0%} busy (it may be the bottleneck)")
         problems = {k: result[k] for k in ("lost", "duplicates", "out_of_order", "gaps", "subscribe_failed",

@@ -60,6 +60,8 @@ struct FanoutSummary {
             "publishes_per_second": Double(published.acked) / publishSeconds,
             "latency_ms_p50": ms(50), "latency_ms_p90": ms(90), "latency_ms_p99": ms(99), "latency_ms_p999": ms(99.9),
             "latency_ms_max": Double(counts.latency.max) / 1000, "latency_samples": Int(counts.latency.totalCount),
+            "publish_answer_ms_p50": Double(published.answerTime.valueAtPercentile(50)) / 1000,
+            "publish_answer_ms_p99": Double(published.answerTime.valueAtPercentile(99)) / 1000,
             "cpu_window_seconds": cpu.wall, "read_batch_bytes": command.readBatchBytes,
         ]
         if let share = cpu.benchShare {
@@ -93,7 +95,7 @@ struct FanoutSummary {
         let rate = (fields["rate"] as? Int) == 0 ? "max" : "\(int("rate"))/s"
         let rows: [(String, String)] = [
             ("run", "\(fields["target"]!) · \(int("subscribers")) subscribers · \(int("publishers")) publishers · rate \(rate) · \(fields["compression"]!)"),
-            ("events published", "\(int("events")) (\(int("publish_errors")) refused) · \(num("publishes_per_second", 0))/s"),
+            ("events published", "\(int("events")) (\(int("publish_errors")) refused) · \(num("publishes_per_second", 0))/s · answered in p50 \(num("publish_answer_ms_p50", 2)) ms, p99 \(num("publish_answer_ms_p99", 2)) ms · backlog max \(int("publish_backlog_max"))"),
             ("deliveries", "\(int("delivered")) of \(int("expected")) · lost \(int("lost")) · duplicates \(int("duplicates")) · out of order \(int("out_of_order")) · gaps \(int("gaps"))"),
             ("deliveries/s", "\(num("delivered_per_second", 0)) over \(num("seconds", 2)) s · \(num("events_per_frame", 2)) events/frame"),
             ("latency ms", "p50 \(num("latency_ms_p50", 2)) · p90 \(num("latency_ms_p90", 2)) · p99 \(num("latency_ms_p99", 2)) · p99.9 \(num("latency_ms_p999", 2)) · max \(num("latency_ms_max", 2))"),

@@ -1,3 +1,4 @@
+import Histogram
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -39,6 +40,8 @@ final class PublishDriver {
         var maxBacklog = 0
         /// Publisher connections the broker closed and the driver opened again.
         var reconnects = 0
+        /// Request → answer time of each publish, µs.
+        var answerTime = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .two)
         /// When the first request was sent and the last answer came, µs since the Unix epoch.
         var firstSend: Int64 = 0, lastAnswer: Int64 = 0
     }
@@ -48,6 +51,7 @@ final class PublishDriver {
         var channel: (any Channel)?
         var nextNumber = 1
         var busy = false
+        var sentAt: Int64 = 0
         init(index: Int) { self.index = index }
     }
 
@@ -144,6 +148,7 @@ final class PublishDriver {
         head.headers.add(name: "Content-Type", value: "application/json")
         head.headers.add(name: "Content-Length", value: String(payload.utf8.count))
         connection.busy = true
+        connection.sentAt = now
         issued += 1
         channel.write(HTTPClientRequestPart.head(head), promise: nil)
         channel.write(HTTPClientRequestPart.body(.byteBuffer(ByteBuffer(string: payload))), promise: nil)
@@ -156,6 +161,7 @@ final class PublishDriver {
         guard connection.busy else { return }
         connection.busy = false
         counts.lastAnswer = nowMicros()
+        counts.answerTime.record(UInt64(max(1, counts.lastAnswer - connection.sentAt)))
         if (200..<300).contains(status) {
             counts.acked += 1
             connection.nextNumber += 1  // a refused event's number is used again, so subscribers see no hole
