@@ -62,6 +62,7 @@ struct FanoutSummary {
             "latency_ms_max": Double(counts.latency.max) / 1000, "latency_samples": Int(counts.latency.totalCount),
             "publish_answer_ms_p50": Double(published.answerTime.valueAtPercentile(50)) / 1000,
             "publish_answer_ms_p99": Double(published.answerTime.valueAtPercentile(99)) / 1000,
+            "latency_from": command.load.rate > 0 ? "due" : "sent",
             "cpu_window_seconds": cpu.wall, "read_batch_bytes": command.readBatchBytes,
         ]
         if let share = cpu.benchShare {

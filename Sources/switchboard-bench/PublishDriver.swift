@@ -62,6 +62,8 @@ final class PublishDriver {
     private var issued = 0, backlog = 0, due = 0
     private var stopped = false
     private var started = NIODeadline.now()
+    /// Wall-clock µs at `started`, so the i-th due event's intended send time is known.
+    private var startedWall: Int64 = 0
     private var timer: RepeatedTask?
     private(set) var counts = Counts()
     /// Completes once publishing stopped and every request was answered.
@@ -98,6 +100,7 @@ final class PublishDriver {
     /// Starts publishing (on the event loop).
     func start() {
         started = .now()
+        startedWall = nowMicros()
         if plan.rate == 0 {
             for connection in connections { sendNext(on: connection) }
             return
@@ -142,7 +145,10 @@ final class PublishDriver {
         guard mayPublish, let channel = connection.channel else { return finishIfIdle() }
         let now = nowMicros()
         if counts.firstSend == 0 { counts.firstSend = now }
-        let payload = generator.next(publisher: connection.index, number: connection.nextNumber, sentAt: now)
+        // At a fixed rate the stamp is when the event was due, not when a connection was free to
+        // send it: a broker that answers publishes late is not spared the wait (coordinated omission).
+        let stamp = plan.rate > 0 ? min(now, startedWall + Int64(issued) * 1_000_000 / Int64(plan.rate)) : now
+        let payload = generator.next(publisher: connection.index, number: connection.nextNumber, sentAt: stamp)
         var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: plan.target.publishPath(plan.topic))
         head.headers.add(name: "Host", value: plan.authority)
         head.headers.add(name: "Content-Type", value: "application/json")
