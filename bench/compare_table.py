@@ -74,6 +74,10 @@ def main():
         if line["row"] in ("throughput", "zstd") and result.get("broker_cpu_share", 1) < 0.9:
             notes.append(f"{where}: the broker used only {result['broker_cpu_share']:.0%} of its core "
                          "(not saturated: another process on core 0, or the publishers too slow)")
+        waits = {who: result.get(f"{who}_runqueue_share", 0) for who in ("broker", "bench")}
+        if max(waits.values()) > 0.05:
+            notes.append(f"{where}: disturbed, other processes took the cores: the broker waited "
+                         f"{waits['broker']:.0%} and the load tool {waits['bench']:.0%} of the run for theirs")
         if result.get("bench_bottleneck"):
             notes.append(f"{where}: the load tool was {result['bench_cpu_share']:.0%} busy (it may be the bottleneck)")
         problems = {k: result[k] for k in ("lost", "duplicates", "out_of_order", "gaps", "subscribe_failed",

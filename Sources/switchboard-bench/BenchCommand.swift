@@ -60,6 +60,19 @@ func cpuSeconds(pid: Int32) -> Double? {
     return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
 }
 
+/// Seconds a process's threads have spent ready to run but waiting for a core, from
+/// /proc/PID/task/*/schedstat: time another process took from it on a pinned core.
+func runQueueWaitSeconds(pid: Int32) -> Double? {
+    guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") else { return nil }
+    var total = 0.0
+    for task in tasks {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/schedstat", encoding: .utf8) else { continue }
+        let fields = text.split(separator: " ")
+        if fields.count >= 2, let nanoseconds = Double(fields[1]) { total += nanoseconds / 1e9 }
+    }
+    return total
+}
+
 /// Bytes the server side of every established connection on `port` has had acknowledged, by peer port.
 func serverBytesAcked(port: Int) -> [Int: Int] {
     let process = Process()

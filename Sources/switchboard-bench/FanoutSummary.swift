@@ -8,15 +8,24 @@ struct CPUSample {
     var bench = cpuSeconds(pid: getpid())
     /// The broker's, when its pid is known.
     var broker: Double?
+    /// Seconds each has waited for its core so far.
+    var benchWait = runQueueWaitSeconds(pid: getpid()), brokerWait: Double?
 
     /// Reads both now.
-    init(brokerPID: Int32?) { broker = brokerPID.flatMap { cpuSeconds(pid: $0) } }
+    init(brokerPID: Int32?) {
+        broker = brokerPID.flatMap { cpuSeconds(pid: $0) }
+        brokerWait = brokerPID.flatMap { runQueueWaitSeconds(pid: $0) }
+    }
 
     /// How busy each process was between `earlier` and this sample.
     func since(_ earlier: CPUSample) -> CPUUse {
         let wall = max((at - earlier.at).seconds, 1e-9)
         let brokerSeconds = zip2(broker, earlier.broker).map { $0 - $1 }
-        return CPUUse(wall: wall, benchShare: zip2(bench, earlier.bench).map { ($0 - $1) / wall }, brokerSeconds: brokerSeconds)
+        return CPUUse(
+            wall: wall, benchShare: zip2(bench, earlier.bench).map { ($0 - $1) / wall }, brokerSeconds: brokerSeconds,
+            benchWaitShare: zip2(benchWait, earlier.benchWait).map { ($0 - $1) / wall },
+            brokerWaitShare: zip2(brokerWait, earlier.brokerWait).map { ($0 - $1) / wall }
+        )
     }
 }
 
@@ -28,6 +37,8 @@ struct CPUUse {
     var benchShare: Double?
     /// The broker's CPU seconds in the interval.
     var brokerSeconds: Double?
+    /// Share of the interval each spent ready but waiting for a core (others ran there).
+    var benchWaitShare: Double?, brokerWaitShare: Double?
 
     /// Above this share of a core the tool may be measuring itself.
     static let bottleneckShare = 0.9
@@ -69,6 +80,8 @@ struct FanoutSummary {
             fields["bench_cpu_share"] = share
             fields["bench_bottleneck"] = share > CPUUse.bottleneckShare
         }
+        if let share = cpu.benchWaitShare { fields["bench_runqueue_share"] = share }
+        if let share = cpu.brokerWaitShare { fields["broker_runqueue_share"] = share }
         if let brokerSeconds = cpu.brokerSeconds {
             fields["broker_cpu_seconds"] = brokerSeconds
             fields["broker_cpu_share"] = brokerSeconds / cpu.wall
@@ -101,6 +114,7 @@ struct FanoutSummary {
             ("deliveries/s", "\(num("delivered_per_second", 0)) over \(num("seconds", 2)) s · \(num("events_per_frame", 2)) events/frame"),
             ("latency ms", "p50 \(num("latency_ms_p50", 2)) · p90 \(num("latency_ms_p90", 2)) · p99 \(num("latency_ms_p99", 2)) · p99.9 \(num("latency_ms_p999", 2)) · max \(num("latency_ms_max", 2))"),
             ("CPU (of one core)", "bench \(pct("bench_cpu_share")) · broker \(pct("broker_cpu_share")) · broker µs/delivery \(num("broker_cpu_us_per_delivered_event", 2))"),
+            ("waited for a core", "bench \(pct("bench_runqueue_share")) · broker \(pct("broker_runqueue_share")) (another process ran there)"),
         ]
         let width = rows.map(\.0.count).max() ?? 0
         return rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + " | " + $0.1 }.joined(separator: "\n")
