@@ -7,7 +7,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchboard-bench",
         abstract: "Measure Switchboard (and nchan) on realistic loads.",
-        subcommands: [LevelsCommand.self, WireCommand.self, FanoutCommand.self, PollsCommand.self]
+        subcommands: [LevelsCommand.self, WireCommand.self, FanoutCommand.self, IdleCommand.self, PollsCommand.self]
     )
 }
 
@@ -58,6 +58,19 @@ func cpuSeconds(pid: Int32) -> Double? {
     // After the command name: state is field 3, utime field 14, stime field 15.
     guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
     return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+}
+
+/// Seconds a process's threads have spent ready to run but waiting for a core, from
+/// /proc/PID/task/*/schedstat: time another process took from it on a pinned core.
+func runQueueWaitSeconds(pid: Int32) -> Double? {
+    guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") else { return nil }
+    var total = 0.0
+    for task in tasks {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/schedstat", encoding: .utf8) else { continue }
+        let fields = text.split(separator: " ")
+        if fields.count >= 2, let nanoseconds = Double(fields[1]) { total += nanoseconds / 1e9 }
+    }
+    return total
 }
 
 /// Bytes the server side of every established connection on `port` has had acknowledged, by peer port.

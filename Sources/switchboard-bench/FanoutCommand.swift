@@ -1,68 +1,111 @@
 import ArgumentParser
 import Foundation
-import HummingbirdTesting
 import NIOCore
+import NIOPosix
 
-/// Many subscribers on one topic: delivered events per second, latency, and the broker's CPU per delivered event.
+/// Many subscribers on one topic: events delivered per second, publish → receive latency,
+/// exactly-once-in-order checks, and whose CPU ran out (the broker's or this tool's).
 struct FanoutCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "fanout", abstract: "N WebSocket subscribers of one topic; publish at a fixed or maximal rate; report deliveries, latency and broker CPU.")
+    static let configuration = CommandConfiguration(
+        commandName: "fanout",
+        abstract: "N WebSocket subscribers of one topic; publish at a fixed or maximal rate; report deliveries, latency and CPU.",
+        discussion: "One JSON object on stdout; a human table on stderr. Exit status 1 when an event was lost, repeated or reordered."
+    )
 
     @OptionGroup var load: LoadOptions
     @Option(help: "The broker's process id, to read its CPU time from /proc.") var pid: Int32?
-    @Option var subscribers = 1000
+    @Option(help: "WebSocket subscribers of the topic.") var subscribers = 1000
+    @Option(help: "Keep-alive publisher connections; each sends its next event when the previous was answered.") var publishers = 1
+    @Option(help: "Seconds to publish for: with --rate 0 until then; with a rate, rate × duration events (overrides --events).") var duration = 0.0
+    @Option(help: "Seconds without a new delivery before the run stops waiting for the rest.") var drain = 3.0
+    @Option(help: ArgumentHelp(
+        "Bytes that must wait on a subscriber socket before it is read (SO_RCVLOWAT); 0 reads each frame as it comes.",
+        discussion: "Batching reads cuts this tool's CPU per event several times at high rates; latency then includes the batching, so use it for throughput only."
+    )) var readBatchBytes = 0
 
     func run() async throws {
-        let topic = "fan\(Int.random(in: 0..<1_000_000))"
-        let url = load.subscribeURL(topic: topic)
-        var clients: [CountingSubscriber] = []
-        for _ in 0..<subscribers {
-            let client = CountingSubscriber(target: load.target, recordLatency: true)
-            try await client.connect(url: url, compression: load.compression)
-            clients.append(client)
+        if load.compression == .deflate { return try await runWithWSClient() }
+        raiseFileLimit()
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        do {
+            let summary = try await measure(on: group.next())
+            try? await group.shutdownGracefully()
+            try summary.print()
+            if !summary.clean { throw ExitCode(1) }
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
         }
-        while !clients.allSatisfy({ $0.tally.withLock { $0.subscribed } }) { try await Task.sleep(for: .milliseconds(10)) }
-        try await Task.sleep(for: .milliseconds(200))
-        let cpuBefore = pid.flatMap(cpuSeconds)
-        let benchBefore = cpuSeconds(pid: getpid())
-        let start = ContinuousClock.now
-        _ = try await load.publish(topic: topic)
-        let events = load.events
-        let expected = events * subscribers
-        let deadline = ContinuousClock.now.advanced(by: .seconds(60))
-        while clients.reduce(0, { $0 + $1.tally.withLock { $0.events } }) < expected, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        let elapsed = ContinuousClock.now - start
-        let cpuAfter = pid.flatMap(cpuSeconds)
-        let benchAfter = cpuSeconds(pid: getpid())
-        let tallies = clients.map { $0.tally.withLock { $0 } }
-        for client in clients { await client.close() }
-
-        let delivered = tallies.reduce(0) { $0 + $1.events }
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        var latencies = tallies.flatMap(\.latencies).sorted()
-        if latencies.isEmpty { latencies = [0] }
-        func percentile(_ p: Double) -> Double { Double(latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]) / 1000 }
-        var summary: [String: Any] = [
-            "target": load.target.rawValue, "stream": load.stream.rawValue, "compression": load.compression.rawValue,
-            "subscribers": subscribers, "events": events, "rate": load.rate,
-            "delivered": delivered, "expected": expected, "lost": expected - delivered,
-            "out_of_order": tallies.reduce(0) { $0 + $1.outOfOrder }, "gaps": tallies.reduce(0) { $0 + $1.gaps },
-            "frames": tallies.reduce(0) { $0 + $1.frames },
-            "seconds": seconds, "delivered_per_second": Double(delivered) / seconds,
-            "latency_ms_p50": percentile(0.5), "latency_ms_p99": percentile(0.99), "latency_ms_max": percentile(1),
-        ]
-        if let cpuBefore, let cpuAfter {
-            summary["broker_cpu_seconds"] = cpuAfter - cpuBefore
-            summary["broker_cpu_us_per_delivered_event"] = (cpuAfter - cpuBefore) * 1e6 / Double(max(delivered, 1))
-        }
-        if let benchBefore, let benchAfter {
-            let busy = (benchAfter - benchBefore) / seconds
-            summary["bench_cpu_share"] = busy
-            if busy > 0.9 { FileHandle.standardError.write(Data("warning: the bench itself was busy \(Int(busy * 100))% of a core: it may be the bottleneck\n".utf8)) }
-        }
-        let json = try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys])
-        print(String(decoding: json, as: UTF8.self))
-        if delivered != expected { throw ExitCode(1) }
     }
+
+    private func measure(on loop: any EventLoop) async throws -> FanoutSummary {
+        let topic = "fan\(Int.random(in: 0..<1_000_000))"
+        let tally = try await loop.submit { NIOLoopBound(try DeliveryTally(), eventLoop: loop) }.get()
+        let request = LightSubscriber.Request(
+            target: load.target, authority: "\(load.host):\(load.port)",
+            path: load.target == .switchboard ? "/v1/ws?topics=\(topic)" : "/sub/\(topic)", zstd: load.compression == .zstd
+        )
+        let set = await SubscriberSet.open(
+            count: subscribers, host: load.host, port: load.port, loop: loop, tally: tally, readBatchBytes: readBatchBytes
+        ) { _ in request }
+        for failure in set.failures { warn("subscriber failed: \(failure)") }
+        guard !set.channels.isEmpty else { throw ValidationError("no subscriber could subscribe") }
+        try await Task.sleep(for: .milliseconds(200))
+
+        let plan = PublishDriver.Plan(
+            target: load.target, host: load.host, port: load.port, topic: topic, stream: load.stream,
+            publishers: max(1, publishers), rate: load.rate, events: load.events, duration: duration
+        )
+        let driver = try await loop.submit { NIOLoopBound(PublishDriver(plan: plan, loop: loop), eventLoop: loop) }.get()
+        try await PublishDriver.connect(driver, plan: plan, loop: loop)
+        let before = CPUSample(brokerPID: pid)
+        let done = try await loop.submit {
+            driver.value.start()
+            return driver.value.done.futureResult
+        }.get()
+        try await done.get()
+        if readBatchBytes > 1 { await set.endReadBatch() }
+        let published = try await loop.submit { driver.value.counts }.get()
+
+        // Wait for the last deliveries: until all arrived, or nothing new came for `drain` seconds.
+        let expected = published.acked * set.channels.count
+        var after = CPUSample(brokerPID: pid)
+        var seen = -1
+        var quietSince = ContinuousClock.now
+        while true {
+            let delivered = try await loop.submit { tally.value.delivered + tally.value.duplicates }.get()
+            if delivered != seen {
+                seen = delivered
+                quietSince = .now
+                after = CPUSample(brokerPID: pid)
+            }
+            if delivered >= expected || ContinuousClock.now - quietSince > .milliseconds(Int64(drain * 1000)) { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let counts = try await loop.submit { tally.value.snapshot }.get()
+        try? await loop.submit { driver.value.close() }.get()
+        await set.close(tally: tally, loop: loop)
+        return FanoutSummary(
+            command: self, subscribers: set.channels.count, subscribeFailed: subscribers - set.channels.count,
+            connectSeconds: set.seconds, published: published, expected: expected, counts: counts, cpu: after.since(before)
+        )
+    }
+}
+
+/// Raises this process's open-file soft limit to its hard limit (10,000 connections need it).
+func raiseFileLimit() {
+    var limit = rlimit()
+    guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+    limit.rlim_cur = limit.rlim_max
+    _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+}
+
+/// Writes a line to standard error.
+func warn(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+/// Writes a line to standard output at once (the JSON a script waits for).
+func emit(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }

@@ -47,6 +47,23 @@ struct PayloadGenerator {
         self.metrics = metrics
     }
 
+    /// The next payload, JSON text, opening with the fields a fan-out subscriber checks:
+    /// `{"p":<publisher>,"n":<its sequence>,"ts":<µs>,…}` (see `PayloadStamp`). Ticks are ~150 bytes.
+    mutating func next(publisher: Int, number: Int, sentAt: Int64) -> String {
+        let stamp = #"{"p":\#(publisher),"n":\#(number),"ts":\#(sentAt),"#
+        switch stream {
+        case .ticker:
+            let tick = next(sentAt: sentAt)
+            // Drop the trailing `,"ts":…}` and the opening brace; add sizes so a tick is ~150 bytes.
+            let fields = tick.dropFirst().prefix { $0 != "}" }.replacingOccurrences(of: #","ts":\#(sentAt)"#, with: "")
+            let sizes = #","bid_size":\#(Int.random(in: 1...9, using: &random) * 100),"ask_size":\#(Int.random(in: 1...9, using: &random) * 100)}"#
+            return stamp + fields + sizes
+        case .dashboard:
+            let snapshot = next(sentAt: sentAt)
+            return stamp + snapshot.dropFirst().replacingOccurrences(of: #","ts":\#(sentAt)"#, with: "")
+        }
+    }
+
     /// The next payload, JSON text. `sentAt` (µs) is embedded for latency measurements.
     mutating func next(sentAt: Int64) -> String {
         sequence += 1
