@@ -54,7 +54,11 @@ public struct Broker: Sendable {
         let host = configuration.host
         let app = Application(
             router: router,
-            server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: webSocket)),
+            server: .http1WebSocketUpgrade(
+                webSocketRouter: router,
+                // Waiting polls park on their connection and are answered on its event loop.
+                configuration: .init(http1: .init(additionalChannelHandlers: [PollParkingHandler()]), ws: webSocket)
+            ),
             configuration: .init(address: .hostname(host, port: configuration.port), serverName: nil),
             onServerRunning: { channel in
                 await onListening(host, channel.localAddress?.port ?? 0)
@@ -89,7 +93,10 @@ public struct Broker: Sendable {
             engine: engine, state: state, metrics: metrics, configuration: configuration, access: access, connectionLimiter: connectionLimiter,
             logger: logger
         ).register(on: router)
-        PollRoutes(engine: engine, state: state, access: access, pool: engine.compressor, waitingPolls: waitingPolls, answers: PollAnswerCache(), metrics: metrics)
+        PollRoutes(
+            engine: engine, state: state, access: access, pool: engine.compressor, waitingPolls: waitingPolls, answers: PollAnswerCache(), metrics: metrics,
+            timeouts: ReaderTimeouts()
+        )
             .register(on: router)
         SSERoutes(engine: engine, state: state, access: access, connectionLimiter: connectionLimiter, heartbeat: .milliseconds(Int64(configuration.sseHeartbeatSeconds * 1000)), metrics: metrics, logger: logger)
             .register(on: router)

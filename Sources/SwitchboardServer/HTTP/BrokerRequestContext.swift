@@ -11,11 +11,14 @@ struct BrokerRequestContext: RequestContext, WebSocketRequestContext {
     let remoteAddress: String
     /// The connection's event loop, for cheap timers (a waiting poll's timeout, SSE heartbeats).
     let eventLoop: any EventLoop
+    /// The connection's channel, whose pipeline a waiting poll parks on (see `PollParkingHandler`).
+    let channel: any Channel
 
     init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.webSocket = .init()
         self.eventLoop = source.channel.eventLoop
+        self.channel = source.channel
         if let address = source.channel.remoteAddress, let ip = address.ipAddress, let port = address.port {
             self.remoteAddress = ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
         } else {
