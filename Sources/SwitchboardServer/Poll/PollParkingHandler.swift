@@ -47,6 +47,8 @@ final class PollParkingHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var context: ChannelHandlerContext?
     /// The context of NIO's HTTP/1 response encoder, to write encoded responses below it.
     private var encoderContext: ChannelHandlerContext?
+    /// Where wake-ups of this loop's parked polls are queued.
+    private var wakeups: LoopWakeups?
     private var parked: Parked?
     private var generation: UInt64 = 0
     /// Whether the route's placeholder is still to come through (and be dropped).
@@ -73,6 +75,7 @@ final class PollParkingHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         encoderContext = try? context.pipeline.syncOperations.context(handlerType: HTTPResponseEncoder.self)
+        wakeups = LoopWakeups.of(context.eventLoop)
     }
 
     /// Gives back a poll still parked.
@@ -80,6 +83,7 @@ final class PollParkingHandler: ChannelDuplexHandler, RemovableChannelHandler {
         abandon()
         self.context = nil
         encoderContext = nil
+        wakeups = nil
     }
 
     /// `head` and `body` as the bytes of an HTTP/1.1 response, as NIO's encoder writes them.
@@ -130,7 +134,7 @@ final class PollParkingHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Parks `wait` here; false when a poll is parked (or its placeholder pending) already.
     private func park(_ wait: PollWait, routes: PollRoutes) -> Bool {
-        guard parked == nil, !dropping, context != nil else { return false }
+        guard parked == nil, !dropping, context != nil, wakeups != nil else { return false }
         generation &+= 1
         parked = Parked(wait: wait, routes: routes, generation: generation)
         dropping = true
@@ -140,19 +144,22 @@ final class PollParkingHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Leaves the parked poll's waiter on its topics, to call ``woken(_:)`` on this loop when it fires.
     private func arm() {
-        guard let parked, let context else { return }
-        let loop = context.eventLoop
-        let handler = NIOLoopBound(self, eventLoop: loop)
-        let generation = parked.generation
-        parked.wait.waiter.onFire { loop.execute { handler.value.woken(generation) } }
+        guard let parked, let wakeups else { return }
+        let wakeup = LoopWakeups.Wakeup(handler: NIOLoopBound(self, eventLoop: wakeups.loop), generation: parked.generation)
+        parked.wait.waiter.onFire { wakeups.post(wakeup) }
         _ = parked.wait.reader.watchNow(parked.wait.waiter)
     }
 
-    /// The parked poll's waiter fired: answer, or wait again when there is nothing new.
-    private func woken(_ generation: UInt64) {
+    /// The parked poll's waiter fired (`generation` says which poll): answer, or wait again
+    /// when there is nothing new. On the loop.
+    func woken(_ generation: UInt64) {
         guard let parked, parked.generation == generation else { return }
         let wake = parked.wait.waiter.take()
-        parked.wait.reader.unwatchNow(parked.wait.waiter)
+        // Only a close comes from elsewhere than the topics, which let go of every waiter as
+        // they fire them: a poll of one topic has nothing to take back otherwise.
+        if wake.closed || parked.wait.reader.topics.count > 1 {
+            parked.wait.reader.unwatchNow(parked.wait.waiter)
+        }
         do throws(EngineError) {
             guard let answer = try parked.routes.answer(&parked.wait, after: wake) else {
                 arm()
@@ -175,7 +182,7 @@ final class PollParkingHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func finish(head: HTTPResponse, body: ByteBuffer, wire: ByteBuffer?) {
         guard let parked, let context else { return }
         self.parked = nil
-        parked.routes.end(parked.wait)
+        parked.routes.end(waiter: parked.wait.waiter, connection: parked.wait.connection)
         if let wire, let encoderContext {
             encoderContext.write(NIOAny(IOData.byteBuffer(wire)), promise: nil)
         } else {
@@ -198,7 +205,7 @@ final class PollParkingHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if let parked {
             self.parked = nil
             parked.wait.reader.unwatchNow(parked.wait.waiter)
-            parked.routes.end(parked.wait)
+            parked.routes.end(waiter: parked.wait.waiter, connection: parked.wait.connection)
         }
         let held = self.held
         self.held = []

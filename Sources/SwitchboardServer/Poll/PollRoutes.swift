@@ -90,8 +90,13 @@ struct PollRoutes: Sendable {
 
     /// Gives back what a poll held: its deadline, its registration, its place among the waiting polls.
     func end(_ wait: PollWait) {
-        timeouts.cancel(wait.waiter)
-        state.unregister(wait.connection)
+        end(waiter: wait.waiter, connection: wait.connection)
+    }
+
+    /// ``end(_:)`` by the parts it needs, so a parked poll is not copied to end it.
+    func end(waiter: TopicWaiter, connection: Connection) {
+        timeouts.cancel(waiter)
+        state.unregister(connection)
         waitingPolls.leave()
     }
 
