@@ -104,6 +104,16 @@ final class PollParkingHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireChannelInactive()
     }
 
+    /// A client that closes its side while its poll is parked is taken as gone (as a proxy
+    /// takes a client abort): the poll ends unanswered and the connection closes.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, event == .inputClosed, parked != nil {
+            abandon()
+            context.close(promise: nil)
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     /// Drops the placeholder, holds what follows it while the poll is parked, passes the rest.
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let part = unwrapOutboundIn(data)
