@@ -88,7 +88,10 @@ public struct Broker: Sendable {
             engine: engine, state: state, maxPayloadBytes: configuration.engine.maxPayloadBytes, access: access, rateLimiter: publishLimiter
         ).register(on: router)
         webSocketEndpoint.register(on: router)
-        PollRoutes(engine: engine, state: state, access: access, pool: engine.compressor, waitingPolls: waitingPolls, answers: PollAnswerCache(), metrics: metrics)
+        PollRoutes(
+            engine: engine, state: state, access: access, pool: engine.compressor, waitingPolls: waitingPolls, answers: PollAnswerCache(), metrics: metrics,
+            timeouts: ReaderTimeouts()
+        )
             .register(on: router)
         SSERoutes(engine: engine, state: state, access: access, connectionLimiter: connectionLimiter, heartbeat: .milliseconds(Int64(configuration.sseHeartbeatSeconds * 1000)), metrics: metrics, logger: logger)
             .register(on: router)

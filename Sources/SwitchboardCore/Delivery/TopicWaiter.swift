@@ -4,7 +4,8 @@ import Synchronization
 /// topics it follows.
 ///
 /// The engine fires it when a topic gets a new event or is deleted; a timer, a drain or an
-/// operator fires it too. Waiting holds no thread: ``wait()`` suspends on a continuation.
+/// operator fires it too. Waiting holds no thread: ``wait()`` suspends on a continuation, and
+/// ``onFire(_:)`` holds not even a task (a poll parked on its connection's event loop).
 public final class TopicWaiter: Sendable {
     /// Why a waiter woke up.
     public struct Wake: Sendable, Equatable {
@@ -21,6 +22,7 @@ public final class TopicWaiter: Sendable {
         var fired = false
         var wake = Wake()
         var continuation: CheckedContinuation<Void, Never>?
+        var action: (@Sendable () -> Void)?
     }
 
     /// A process-unique id, the key under which topics hold the waiter.
@@ -35,14 +37,29 @@ public final class TopicWaiter: Sendable {
 
     /// Wakes the waiter; `deleted` names a topic that was deleted, `closed` ends the wait for good.
     public func fire(deleted: String? = nil, closed: Bool = false) {
-        let continuation = state.withLock { state in
+        let (continuation, action) = state.withLock { state in
             if let deleted { state.wake.deleted.append(deleted) }
             if closed { state.wake.closed = true }
             state.fired = true
-            defer { state.continuation = nil }
-            return state.continuation
+            defer {
+                state.continuation = nil
+                state.action = nil
+            }
+            return (state.continuation, state.action)
         }
         continuation?.resume()
+        action?()
+    }
+
+    /// Calls `action` once when the waiter fires, on the thread that fires it (at once if it
+    /// already has); ``take()`` then says why. For readers that wait without a task.
+    public func onFire(_ action: @escaping @Sendable () -> Void) {
+        let ready = state.withLock { state in
+            if state.fired { return true }
+            state.action = action
+            return false
+        }
+        if ready { action() }
     }
 
     /// Whether the waiter has fired.

@@ -48,6 +48,11 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
+        httpResponse
+    }
+
+    /// The response, for paths that answer outside a route (a parked poll).
+    var httpResponse: Response {
         var response = Response.json(json, status: status)
         response.headers.append(contentsOf: extraHeaders)
         return response

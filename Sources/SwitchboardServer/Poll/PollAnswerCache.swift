@@ -1,3 +1,4 @@
+import HTTPTypes
 import NIOCore
 import Synchronization
 
@@ -11,7 +12,14 @@ import Synchronization
 final class PollAnswerCache: Sendable {
     /// An encoded answer, its content coding, and what it holds (for metrics).
     struct Answer: Sendable {
+        /// The response head, complete (length, coding, date), for writing straight to a channel.
+        var head: HTTPResponse
+        /// The whole HTTP/1.1 response as bytes (``head`` and ``body``), shared by every
+        /// parked poll it answers (see ``PollParkingHandler``).
+        var wire: ByteBuffer
+        /// The body as sent.
         var body: ByteBuffer
+        /// The body's content coding.
         var coding: ContentCoding
         /// The body's size before compression.
         var uncompressedBytes: Int

@@ -25,6 +25,8 @@ struct PollBatch: Sendable {
 /// position in each so that following its cursors never loses or repeats an event.
 struct PollReader: Sendable {
     let engine: any TopicEngine
+    /// The same engine when it reads without suspending (see ``readNow(limit:)``).
+    let direct: (any SynchronousTopicReads)?
     let topics: [String]
     private var starts: [String: StartPosition]
     /// The reader's position after the last read; nil before the first.
@@ -32,6 +34,7 @@ struct PollReader: Sendable {
 
     init(engine: any TopicEngine, query: ReadQuery) {
         self.engine = engine
+        self.direct = engine as? any SynchronousTopicReads
         self.topics = query.topics
         self.starts = query.starts
     }
@@ -44,6 +47,23 @@ struct PollReader: Sendable {
             guard let read = try await engine.read(topic: topic, from: starts[topic] ?? .live, limit: limit, create: true) else { continue }
             reads.append(read)
         }
+        return take(reads, limit: limit)
+    }
+
+    /// ``read(limit:)`` without suspending, for a poll answered on its event loop; only when
+    /// ``direct`` is set.
+    mutating func readNow(limit: Int) throws(EngineError) -> PollBatch {
+        guard let direct else { preconditionFailure("readNow needs an engine that reads without suspending") }
+        var reads: [TopicRead] = []
+        for topic in topics {
+            guard let read = try direct.readNow(topic: topic, from: starts[topic] ?? .live, limit: limit, create: true) else { continue }
+            reads.append(read)
+        }
+        return take(reads, limit: limit)
+    }
+
+    /// Merges what each topic gave into one batch and moves the reader past it.
+    private mutating func take(_ reads: [TopicRead], limit: Int) -> PollBatch {
         var batch = PollBatch(cursor: Cursor(positions: []))
         var taken = Array(repeating: 0, count: reads.count)
         // A k-way merge by receive time keeps each topic's events a prefix of what it has,
@@ -85,5 +105,22 @@ struct PollReader: Sendable {
         let wake = moved ? waiter.take() : await waiter.wait()
         for topic in watched { await engine.unwatch(waiter, topic: topic) }
         return wake
+    }
+
+    /// Leaves `waiter` on every topic, to be fired when one moves past the reader's position;
+    /// false (and fired) when one already has. Only when ``direct`` is set; ``unwatchNow(_:)`` undoes it.
+    func watchNow(_ waiter: TopicWaiter) -> Bool {
+        guard let direct, let cursor else { return false }
+        for position in cursor.positions where !direct.watchNow(waiter, topic: position.topic, epoch: position.epoch, after: position.seq) {
+            waiter.fire()
+            return false
+        }
+        return true
+    }
+
+    /// Takes `waiter` off every topic again.
+    func unwatchNow(_ waiter: TopicWaiter) {
+        guard let direct, let cursor else { return }
+        for position in cursor.positions { direct.unwatchNow(waiter, topic: position.topic) }
     }
 }

@@ -6,18 +6,24 @@ import SwitchboardCore
 
 /// `GET /v1/poll` (long-poll over several topics) and `GET /v1/topics/{topic}/events` (history).
 ///
-/// A waiting poll holds no thread: it leaves a ``TopicWaiter`` on its topics and suspends;
-/// the next event, its timeout (a timer on the connection's event loop), a drain or an
-/// operator fires it.
+/// A waiting poll holds no thread and, normally, no task: the route checks the request, reads
+/// once and, finding nothing, parks the poll on its connection (``PollParkingHandler``),
+/// leaving a ``TopicWaiter`` on its topics and its deadline in ``ReaderTimeouts``. The next
+/// event, the timeout, a drain or an operator fires the waiter, and the answer is read,
+/// encoded (once for every poll at the same position) and written on the connection's
+/// event loop. Where it cannot park, the route waits in its task and answers the same way.
 struct PollRoutes: Sendable {
-    let engine: any TopicEngine
+    let engine: any SynchronousTopicReads
     let state: BrokerState
     let access: AccessControl
     let pool: CompressorPool
     let waitingPolls: WaitingPolls
     let answers: PollAnswerCache
     let metrics: BrokerMetrics
+    /// The deadlines of waiting polls.
+    let timeouts: ReaderTimeouts
 
+    /// Adds the routes to `router`.
     func register(on router: Router<BrokerRequestContext>) {
         router.get("/v1/poll") { request, context in try await poll(request, context) }
         router.get("/v1/topics/:topic/events") { request, context in try await history(request, context) }
@@ -33,56 +39,95 @@ struct PollRoutes: Sendable {
         guard waitingPolls.enter() else {
             throw APIError(.tooManyRequests, code: "limit_reached", message: "The broker holds its maximum of \(waitingPolls.limit) waiting polls; try again shortly.")
         }
-        defer { waitingPolls.leave() }
-
         let waiter = TopicWaiter()
         let connection = Connection.reader(.poll, remote: context.remoteAddress, topics: query.topics, waiter: waiter)
         state.register(connection)
-        defer { state.unregister(connection) }
-        let timeout = context.eventLoop.scheduleTask(in: TimeAmount(query.timeout)) { waiter.fire(closed: true) }
-        defer { timeout.cancel() }
-
-        var reader = PollReader(engine: engine, query: query)
-        let acceptEncoding = request.headers[.acceptEncoding]
+        var wait = PollWait(
+            reader: PollReader(engine: engine, query: query), waiter: waiter, connection: connection, limit: query.limit,
+            acceptEncoding: request.headers[.acceptEncoding]
+        )
         do throws(EngineError) {
-            var batch = try await reader.read(limit: query.limit)
-            while batch.isEmpty {
-                let wake = await reader.wait(waiter)
-                if wake.closed {
-                    batch = try await reader.read(limit: query.limit)
-                    break
-                }
-                // Woken by a publish: polls waiting at the same position share one answer.
-                let key = "\(reader.cursor?.encoded() ?? "")|\(query.limit)|\(HTTPCompression.negotiate(acceptEncoding).rawValue)"
-                if let shared = answers.lookup(key) { return response(shared) }
-                batch = try await reader.read(limit: query.limit)
-                if !batch.isEmpty {
-                    let answer = encode(batch, acceptEncoding: acceptEncoding)
-                    answers.store(answer, for: key)
+            let batch = try wait.reader.readNow(limit: query.limit)
+            guard batch.isEmpty else {
+                end(wait)
+                return response(encode(batch, acceptEncoding: wait.acceptEncoding))
+            }
+            wait.key = sharingKey(wait)
+            timeouts.add(waiter, deadline: .now() + TimeAmount(query.timeout), loop: context.eventLoop)
+            // A HEAD request gets the head only, which Hummingbird makes of the route's response.
+            if request.method == .get, await PollParkingHandler.park(wait, routes: self, on: context.channel) {
+                return PollParkingHandler.placeholder
+            }
+            while true {
+                let wake = await wait.reader.wait(waiter)
+                if let answer = try answer(&wait, after: wake) {
+                    end(wait)
                     return response(answer)
                 }
             }
-            return response(encode(batch, acceptEncoding: acceptEncoding))
         } catch {
+            end(wait)
             throw APIError(error)
         }
     }
 
+    /// What follows a wake-up of `wait`: the answer to send, or nil when there is nothing new
+    /// yet and the poll waits again. Polls woken by a publish at the same position share one answer.
+    func answer(_ wait: inout PollWait, after wake: TopicWaiter.Wake) throws(EngineError) -> PollAnswerCache.Answer? {
+        if wake.closed {
+            return encode(try wait.reader.readNow(limit: wait.limit), acceptEncoding: wait.acceptEncoding)
+        }
+        if let shared = answers.lookup(wait.key) { return shared }
+        let batch = try wait.reader.readNow(limit: wait.limit)
+        guard !batch.isEmpty else {
+            wait.key = sharingKey(wait)
+            return nil
+        }
+        let answer = encode(batch, acceptEncoding: wait.acceptEncoding)
+        answers.store(answer, for: wait.key)
+        return answer
+    }
+
+    /// Gives back what a poll held: its deadline, its registration, its place among the waiting polls.
+    func end(_ wait: PollWait) {
+        end(waiter: wait.waiter, connection: wait.connection)
+    }
+
+    /// ``end(_:)`` by the parts it needs, so a parked poll is not copied to end it.
+    func end(waiter: TopicWaiter, connection: Connection) {
+        timeouts.cancel(waiter)
+        state.unregister(connection)
+        waitingPolls.leave()
+    }
+
+    /// The key under which polls at the reader's position, limit and coding share an answer.
+    private func sharingKey(_ wait: PollWait) -> String {
+        "\(wait.reader.cursor?.encoded() ?? "")|\(wait.limit)|\(HTTPCompression.negotiate(wait.acceptEncoding).rawValue)"
+    }
+
+    /// Encodes a batch as an answer, compressed as `acceptEncoding` allows.
     private func encode(_ batch: PollBatch, acceptEncoding: String?) -> PollAnswerCache.Answer {
         let json = EventJSON.pollAnswer(batch)
         let (coding, body) = HTTPCompression.encode(json, acceptEncoding: acceptEncoding, pool: pool)
+        var head = HTTPCompression.response(body, coding: coding).head
+        head.headerFields[.date] = HTTPDate.now
         return PollAnswerCache.Answer(
-            body: body, coding: coding, uncompressedBytes: json.readableBytes, events: batch.events.count,
+            head: head, wire: PollParkingHandler.wire(head, body: body), body: body, coding: coding, uncompressedBytes: json.readableBytes, events: batch.events.count,
             gaps: batch.gaps.count, oldestTimestamp: batch.events.map(\.event.ts).min()
         )
     }
 
-    /// The response for an answer, counted as sent.
-    private func response(_ answer: PollAnswerCache.Answer) -> Response {
+    /// Counts an answer as sent.
+    func record(_ answer: PollAnswerCache.Answer) {
         metrics.delivered(transport: .poll, events: answer.events)
         metrics.sent(transport: .poll, encoding: BrokerMetrics.Encoding(answer.coding), bytes: answer.body.readableBytes, uncompressedBytes: answer.uncompressedBytes)
         if let ts = answer.oldestTimestamp { metrics.latency(transport: .poll, publishedAt: ts) }
         if answer.gaps > 0 { metrics.gaps(answer.gaps) }
+    }
+
+    /// The response for an answer, counted as sent.
+    private func response(_ answer: PollAnswerCache.Answer) -> Response {
+        record(answer)
         return HTTPCompression.response(answer.body, coding: answer.coding)
     }
 
@@ -107,6 +152,22 @@ struct PollRoutes: Sendable {
             throw APIError(error)
         }
     }
+}
+
+/// A poll that found nothing and waits: what it needs to be answered when its waiter fires.
+struct PollWait: Sendable {
+    /// Its position in each topic.
+    var reader: PollReader
+    /// Fired by its topics, its timeout, a drain or an operator.
+    let waiter: TopicWaiter
+    /// Its entry in the connection registry.
+    let connection: Connection
+    /// The most events in its answer.
+    let limit: Int
+    /// The request's `Accept-Encoding`.
+    let acceptEncoding: String?
+    /// The key under which polls at the same position share an answer (see ``PollRoutes/answer(_:after:)``).
+    var key = ""
 }
 
 /// Counts the polls waiting now against the process's limit.
