@@ -95,8 +95,9 @@ import Testing
     @Test func zstdQueuesCountCompressedBytes() {
         var queue = OutboundQueue(maxBytes: 100, policy: .drop, zstd: true)
         queue.activate(topic: "a", generation: 1)
-        var small = frame("a", 1...1, size: 1000)
-        small.compressed = ByteBuffer(repeating: 1, count: 40)
+        let small = EncodedFrame(
+            topic: "a", firstSeq: 1, lastSeq: 1, plain: ByteBuffer(repeating: 0, count: 1000), compressed: ByteBuffer(repeating: 1, count: 40)
+        )
         #expect(queue.push(small, generation: 1) == .queued)
         #expect(queue.queuedBytes == 40)
     }

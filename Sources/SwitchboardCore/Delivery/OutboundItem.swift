@@ -9,22 +9,35 @@ public struct EncodedFrame: Sendable {
     /// The seq of the last event in the frame.
     public var lastSeq: UInt64
     /// The uncompressed frame.
-    public var plain: ByteBuffer
+    public private(set) var plain: ByteBuffer
     /// The compressed frame, when the topic has zstd subscribers and compression made it smaller.
-    public var compressed: ByteBuffer?
+    public private(set) var compressed: ByteBuffer?
+    /// `plain` as a whole WebSocket binary message (header and payload).
+    public private(set) var webSocketPlain: ByteBuffer
+    /// `compressed` as a whole WebSocket binary message.
+    public private(set) var webSocketCompressed: ByteBuffer?
 
-    /// Creates an encoded frame.
+    /// Creates an encoded frame, and frames it for WebSocket connections once for all of them.
     public init(topic: String, firstSeq: UInt64, lastSeq: UInt64, plain: ByteBuffer, compressed: ByteBuffer?) {
         self.topic = topic
         self.firstSeq = firstSeq
         self.lastSeq = lastSeq
-        self.plain = plain
-        self.compressed = compressed
+        (self.webSocketPlain, self.plain) = WebSocketFraming.binaryMessage(plain)
+        if let compressed {
+            let (framed, payload) = WebSocketFraming.binaryMessage(compressed)
+            self.webSocketCompressed = framed
+            self.compressed = payload
+        }
     }
 
     /// The bytes a connection sends: the compressed frame if it negotiated zstd and one exists.
     public func bytes(zstd: Bool) -> ByteBuffer {
         zstd ? (compressed ?? plain) : plain
+    }
+
+    /// ``bytes(zstd:)`` as a whole WebSocket binary message, ready to write.
+    public func webSocketMessage(zstd: Bool) -> ByteBuffer {
+        zstd ? (webSocketCompressed ?? webSocketPlain) : webSocketPlain
     }
 }
 

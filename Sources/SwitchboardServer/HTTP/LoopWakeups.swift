@@ -1,14 +1,21 @@
 import NIOCore
 import Synchronization
 
-/// Wake-ups of polls parked on one event loop, run in one task on that loop: a publish that
-/// wakes 10,000 polls queues 10,000 small entries and one task, not 10,000 tasks.
+/// A channel handler that work from other threads wakes on its event loop.
+protocol LoopWakeable: AnyObject {
+    /// Runs on the handler's event loop; `generation` is what the waker passed along.
+    func woken(_ generation: UInt64)
+}
+
+/// Wake-ups of channel handlers on one event loop, run in one task on that loop: a publish
+/// that wakes 10,000 parked polls, or a fan-out pass that fills 1,000 WebSocket queues,
+/// queues that many small entries and one task, not one task each.
 final class LoopWakeups: Sendable {
-    /// One woken poll: its connection's handler and the generation it was parked with.
+    /// One wake-up: the handler and what to tell it.
     struct Wakeup: Sendable {
-        /// The handler the poll is parked on.
-        let handler: NIOLoopBound<PollParkingHandler>
-        /// Tells a stale wake-up from the current one.
+        /// The handler to wake.
+        let handler: NIOLoopBound<any LoopWakeable>
+        /// Tells a stale wake-up from the current one, where the handler needs to.
         let generation: UInt64
     }
 

@@ -17,7 +17,7 @@ import SwitchboardCore
 /// One per HTTP/1 connection, just after the HTTP codec. At most one poll parks at a time;
 /// responses to requests pipelined behind it, and a close of the output, wait until it has
 /// answered, so answers keep the order of requests.
-final class PollParkingHandler: ChannelDuplexHandler, RemovableChannelHandler {
+final class PollParkingHandler: ChannelDuplexHandler, RemovableChannelHandler, LoopWakeable {
     /// Requests pass through untouched.
     typealias InboundIn = HTTPRequestPart
     /// Hummingbird's responses, dropped (the placeholder), held or passed on.
@@ -155,7 +155,7 @@ final class PollParkingHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Leaves the parked poll's waiter on its topics, to call ``woken(_:)`` on this loop when it fires.
     private func arm() {
         guard let parked, let wakeups else { return }
-        let wakeup = LoopWakeups.Wakeup(handler: NIOLoopBound(self, eventLoop: wakeups.loop), generation: parked.generation)
+        let wakeup = LoopWakeups.Wakeup(handler: NIOLoopBound(self as any LoopWakeable, eventLoop: wakeups.loop), generation: parked.generation)
         parked.wait.waiter.onFire { wakeups.post(wakeup) }
         _ = parked.wait.reader.watchNow(parked.wait.waiter)
     }

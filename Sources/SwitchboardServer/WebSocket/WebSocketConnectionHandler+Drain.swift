@@ -17,7 +17,7 @@ extension WebSocketConnectionHandler {
         // After a close nothing more may be sent; the drain stays open so none is asked for again.
         guard !closeSent else { return }
         var tally = DrainTally()
-        var frames: [WebSocketFrame] = []
+        var frames: [Outbound] = []
         frames.reserveCapacity(items.count)
         var close: (code: UInt16, reason: String)?
         var now: Int64?
@@ -26,14 +26,15 @@ extension WebSocketConnectionHandler {
             case .control(_, let rendered):
                 tally.plainBytes += rendered.readableBytes
                 tally.uncompressedBytes += rendered.readableBytes
-                frames.append(WebSocketFrame(fin: true, opcode: .text, data: rendered))
+                frames.append(.frame(WebSocketFrame(fin: true, opcode: .text, data: rendered)))
             case .events(let frame):
                 if let ts = frame.firstTimestamp {
                     let time = now ?? WallClock.micros()
                     now = time
                     metrics.latency(transport: .ws, publishedAt: ts, now: time)
                 }
-                frames.append(WebSocketFrame(fin: true, opcode: .binary, data: tally.add(frame, zstd: subscriber.zstd)))
+                tally.add(frame, zstd: subscriber.zstd)
+                frames.append(.message(frame.webSocketMessage(zstd: subscriber.zstd)))
             case .close(let code, let reason):
                 close = (code, reason)
             }
@@ -43,9 +44,10 @@ extension WebSocketConnectionHandler {
             if let close { sendClose(code: close.code, reason: close.reason) }
             return
         }
-        for frame in frames { context.write(wrapOutboundOut(frame), promise: nil) }
+        for frame in frames { write(frame, promise: nil) }
         let written = context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(wrapOutboundOut(last), promise: written)
+        write(last, promise: written)
+        context.flush()
         written.futureResult.assumeIsolated().whenComplete { result in
             switch result {
             case .success:
@@ -65,6 +67,33 @@ extension WebSocketConnectionHandler {
     }
 }
 
+extension WebSocketConnectionHandler {
+    /// Something a drain writes.
+    enum Outbound {
+        /// A frame for NIO's encoder (control messages as text).
+        case frame(WebSocketFrame)
+        /// A finished WebSocket message, shared by every subscriber of the frame.
+        case message(ByteBuffer)
+    }
+
+    /// Writes `item`: frames through the encoder, finished messages below it (same order).
+    func write(_ item: Outbound, promise: EventLoopPromise<Void>?) {
+        switch item {
+        case .frame(let frame):
+            context?.write(wrapOutboundOut(frame), promise: promise)
+        case .message(let bytes):
+            if let below = encoderContext {
+                below.write(NIOAny(bytes), promise: promise)
+            } else {
+                // No encoder to write below (never in a running pipeline): frame it through NIO.
+                var payload = bytes
+                payload.moveReaderIndex(forwardBy: WebSocketFraming.headerLength(of: bytes))
+                context?.write(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .binary, data: payload)), promise: promise)
+            }
+        }
+    }
+}
+
 /// What one drain wrote, recorded in the metrics once per drain rather than per frame.
 struct DrainTally {
     /// Bytes sent uncompressed (control messages and plain frames).
@@ -76,13 +105,12 @@ struct DrainTally {
     /// Events in the frames.
     var events = 0
 
-    /// Counts `frame` and returns the bytes to send for it.
-    mutating func add(_ frame: EncodedFrame, zstd: Bool) -> ByteBuffer {
-        let bytes = frame.bytes(zstd: zstd)
-        if zstd && frame.compressed != nil { zstdBytes += bytes.readableBytes } else { plainBytes += bytes.readableBytes }
+    /// Counts `frame` as sent to a connection that negotiated `zstd` or not.
+    mutating func add(_ frame: EncodedFrame, zstd: Bool) {
+        let bytes = frame.bytes(zstd: zstd).readableBytes
+        if zstd && frame.compressed != nil { zstdBytes += bytes } else { plainBytes += bytes }
         uncompressedBytes += frame.plain.readableBytes
         events += Int(frame.lastSeq - frame.firstSeq + 1)
-        return bytes
     }
 
     /// Records the totals.

@@ -17,7 +17,7 @@ import SwitchboardCore
 /// (1007), pings answered, a close answered with the same code and the connection closed, a
 /// close it sends followed by at most ``closeWait`` for the client's answer, and a ping every
 /// interval that must be answered before the next (else the connection is dropped).
-final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
+final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelHandler, LoopWakeable {
     typealias InboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
 
@@ -32,6 +32,8 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
     private let pingInterval: TimeAmount
 
     var context: ChannelHandlerContext?
+    /// NIO's frame encoder: finished messages are written below it, skipping a second framing.
+    var encoderContext: ChannelHandlerContext?
     /// A fragmented message being reassembled.
     private var fragments: (opcode: WebSocketOpcode, data: ByteBuffer)?
     /// A close was sent: nothing but the close answer is expected now.
@@ -53,10 +55,14 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        encoderContext = try? context.pipeline.syncOperations.context(handlerType: WebSocketFrameEncoder.self)
         let eventLoop = context.eventLoop
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
         session.opened(whenIdle: { eventLoop.execute { bound.value.resumeReading() } })
-        session.subscriber.startDraining { eventLoop.execute { bound.value.drain() } }
+        // Drains of this loop's connections after a fan-out pass run in one loop task.
+        let wakeups = LoopWakeups.of(eventLoop)
+        let wakeup = LoopWakeups.Wakeup(handler: NIOLoopBound(self as any LoopWakeable, eventLoop: eventLoop), generation: 0)
+        session.subscriber.startDraining { wakeups.post(wakeup) }
         pings = eventLoop.scheduleRepeatedTask(initialDelay: pingInterval, delay: pingInterval) { _ in bound.value.ping() }
         // A token with `exp` ends the connection when it expires (close 1008).
         if let timeLeft = session.principal.timeToExpiry {
@@ -73,6 +79,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
     func handlerRemoved(context: ChannelHandlerContext) {
         end()
         self.context = nil
+        encoderContext = nil
     }
 
     private func end() {
@@ -154,6 +161,11 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
         readingPaused = false
         context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
         context.read()
+    }
+
+    /// A drain was asked for.
+    func woken(_ generation: UInt64) {
+        drain()
     }
 
     // MARK: Closing and pings
