@@ -4,19 +4,20 @@
 # against each broker in turn, RUNS times, a fresh broker per run. Every raw result is one
 # JSON line in bench/results-<date>-compare.jsonl; then bench/compare_table.py prints the
 # medians and ratios as a markdown table. A failed run is recorded and the script goes on.
-# Usage: bench/compare.sh [RUNS]   (env: DURATION=10 seconds per timed run, PUBLISHERS=4,
+# Usage: bench/compare.sh [RUNS]   (env: DURATION=10 seconds per timed run, PUBLISHERS=16
+#        for the max-rate rows (the throughput4 row always uses 4),
 #        SUBSCRIBERS=1000, IDLE=10000, READ_BATCH=4096 bytes (SO_RCVLOWAT of the throughput
 #        rows' subscribers, so the load tool stays far from its own CPU limit),
-#        ROWS="throughput latency100 latency300 idle zstd publish")
+#        ROWS="throughput throughput4 latency100 latency300 idle zstd publish")
 set -uo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
 duration=${DURATION:-10}
-publishers=${PUBLISHERS:-4}
+publishers=${PUBLISHERS:-16}
 subscribers=${SUBSCRIBERS:-1000}
 idle=${IDLE:-10000}
 read_batch=${READ_BATCH:-4096}
-rows=${ROWS:-"throughput latency100 latency300 idle zstd publish"}
+rows=${ROWS:-"throughput throughput4 latency100 latency300 idle zstd publish"}
 ulimit -n "$(ulimit -Hn)"   # 10,000 subscribers need more descriptors than the default soft limit
 
 set -e
@@ -74,6 +75,7 @@ measure() {
   local fanout="$bench fanout --target $target --port $port --pid $pid --subscribers $subscribers"
   case $row in
     throughput) json=$($fanout --rate 0 --publishers "$publishers" --duration "$duration" --read-batch-bytes "$read_batch" 2>>"$log/bench.err") ;;
+    throughput4) json=$($fanout --rate 0 --publishers 4 --duration "$duration" --read-batch-bytes "$read_batch" 2>>"$log/bench.err") ;;
     zstd)       json=$($fanout --rate 0 --publishers "$publishers" --duration "$duration" --read-batch-bytes "$read_batch" --compression zstd 2>>"$log/bench.err") ;;
     latency100) json=$($fanout --rate 100 --publishers 2 --duration "$duration" 2>>"$log/bench.err") ;;
     latency300) json=$($fanout --rate 300 --publishers 2 --duration "$duration" 2>>"$log/bench.err") ;;

@@ -53,6 +53,7 @@ public struct Broker: Sendable {
             onServerRunning: { channel in
                 await onListening(host, channel.localAddress?.port ?? 0)
             },
+            eventLoopGroupProvider: .shared(EventLoops.shared),
             logger: logger
         )
         return [
