@@ -103,8 +103,11 @@ public final class InMemoryTopicEngine: TopicEngine {
             }
             let event = state.ring.append(payload: request.payload, contentType: request.contentType, ts: time, idempotencyKey: request.idempotencyKey)
             state.publishRate.record(at: time)
-            let schedule = !state.passScheduled
-            state.passScheduled = true
+            // Nobody to fan out to and no pass under way: the event counts as fanned out now
+            // (a later subscriber replays it from the ring), and no pass task is started.
+            if state.subscriptions.isEmpty && !state.passScheduled { state.fannedThrough = event.seq }
+            let schedule = !state.passScheduled && !state.subscriptions.isEmpty
+            if schedule { state.passScheduled = true }
             // Waiters are one-shot: each wakes once and reads again before it waits anew.
             var waiters: [UInt64: TopicWaiter] = [:]
             swap(&waiters, &state.waiters)
