@@ -2,11 +2,10 @@ import Synchronization
 
 /// One connection's side of delivery: its outbound queue and the writer that empties it.
 ///
-/// The topic engine pushes into it from any thread without blocking. A writer takes
-/// everything queued at once, in one of two ways: a task awaits ``next()``, or (push mode,
-/// see ``startDraining(whenReady:)``) the queue calls the writer back when items wait and
-/// the writer drains on its own thread, without a task. A slow writer never slows the
-/// engine: the queue is bounded and applies its policy instead.
+/// The topic engine pushes into it from any thread without blocking. The queue calls the
+/// writer back when items wait (see ``startDraining(whenReady:)``), and the writer takes
+/// everything queued at once and writes it on its own thread, without a task. A slow writer
+/// never slows the engine: the queue is bounded and applies its policy instead.
 public final class Subscriber: Sendable {
     /// A process-unique id, shown to operators.
     public let id: UInt64
@@ -17,11 +16,10 @@ public final class Subscriber: Sendable {
 
     private struct State: ~Copyable {
         var queue: OutboundQueue
-        var waiter: CheckedContinuation<[OutboundItem]?, Never>?
         var finished = false
-        /// Push mode: called when items wait and no drain is under way.
+        /// Called when items wait and no drain is under way.
         var onReady: (@Sendable () -> Void)?
-        /// Push mode: a drain was asked for and has not ended.
+        /// A drain was asked for and has not ended.
         var draining = false
     }
 
@@ -41,43 +39,25 @@ public final class Subscriber: Sendable {
         self.state = Mutex(State(queue: OutboundQueue(maxBytes: maxQueuedBytes, policy: policy, zstd: zstd)))
     }
 
-    /// How the writer is woken after items were queued.
-    private enum Wake {
-        case resume(CheckedContinuation<[OutboundItem]?, Never>, [OutboundItem])
-        case ready(@Sendable () -> Void)
-    }
-
-    /// Runs `body` on the queue under the lock, then wakes the writer if anything is waiting.
+    /// Runs `body` on the queue under the lock, then asks the writer for a drain if items
+    /// wait and none is under way.
     @discardableResult
     public func withQueue<R>(_ body: (inout OutboundQueue) -> R) -> R {
-        let (result, wake): (R, Wake?) = state.withLock { state in
+        let (result, ready): (R, (@Sendable () -> Void)?) = state.withLock { state in
             let result = body(&state.queue)
-            guard !state.queue.isEmpty, !state.finished else { return (result, nil) }
-            if let waiter = state.waiter {
-                state.waiter = nil
-                return (result, .resume(waiter, state.queue.popAll()))
-            }
-            if let onReady = state.onReady, !state.draining {
-                state.draining = true
-                return (result, .ready(onReady))
-            }
-            return (result, nil)
+            guard !state.queue.isEmpty, !state.finished, !state.draining, let onReady = state.onReady else { return (result, nil) }
+            state.draining = true
+            return (result, onReady)
         }
-        switch wake {
-        case .resume(let waiter, let items): waiter.resume(returning: items)
-        case .ready(let onReady): onReady()
-        case nil: break
-        }
+        ready?()
         return result
     }
 
-    // MARK: Push mode
+    // MARK: Draining
 
-    /// Switches to push mode: from now on `ready` is called, outside the lock and on the
-    /// thread that queued, whenever items wait and no drain is under way. The writer then
-    /// calls ``takeForDrain()``, writes what it got, and calls ``endDrain()``.
-    ///
-    /// Use either this or ``next()``, not both.
+    /// Starts delivery: from now on `ready` is called, outside the lock and on the thread
+    /// that queued, whenever items wait and no drain is under way. The writer then calls
+    /// ``takeForDrain()``, writes what it got, and calls ``endDrain()``.
     public func startDraining(whenReady ready: @escaping @Sendable () -> Void) {
         let call = state.withLock { state -> Bool in
             state.onReady = ready
@@ -105,7 +85,7 @@ public final class Subscriber: Sendable {
         }
     }
 
-    // MARK: Task mode
+    // MARK: Queueing
 
     /// Queues a control message.
     public func send(_ message: ControlMessage) {
@@ -117,32 +97,12 @@ public final class Subscriber: Sendable {
         withQueue { $0.close(code: code, reason: reason) }
     }
 
-    /// Waits for and takes everything queued; nil once the subscriber is finished and drained.
-    public func next() async -> [OutboundItem]? {
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                let ready: [OutboundItem]?? = state.withLock { state in
-                    if state.finished || Task.isCancelled { return .some(nil) }
-                    if !state.queue.isEmpty { return .some(state.queue.popAll()) }
-                    state.waiter = continuation
-                    return .none
-                }
-                if let ready { continuation.resume(returning: ready) }
-            }
-        } onCancel: {
-            finish()
-        }
-    }
-
-    /// Ends the subscriber: the writer's next wait returns nil, even with items queued.
+    /// Ends the subscriber: nothing more is handed to the writer, even with items queued.
     public func finish() {
-        let waiter = state.withLock { state in
+        state.withLock { state in
             state.finished = true
-            state.onReady = nil
-            defer { state.waiter = nil }
-            return state.waiter
+            state.onReady = nil  // it holds the writer, which holds this subscriber
         }
-        waiter?.resume(returning: nil)
     }
 
     /// The topics this subscriber is subscribed to now.
