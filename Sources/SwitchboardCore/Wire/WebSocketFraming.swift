@@ -27,13 +27,4 @@ public enum WebSocketFraming {
         framed.writeImmutableBuffer(payload)
         return (framed, framed.getSlice(at: framed.readerIndex + headerLength, length: length)!)
     }
-
-    /// The length of the header at the start of a message framed by ``binaryMessage(_:)``.
-    public static func headerLength(of framed: ByteBuffer) -> Int {
-        switch framed.getInteger(at: framed.readerIndex + 1, as: UInt8.self) ?? 0 {
-        case 126: 4
-        case 127: 10
-        default: 2
-        }
-    }
 }

@@ -11,7 +11,7 @@ extension WebSocketConnectionHandler {
     /// the last write, so a slow reader's frames pile up in its bounded queue, where the
     /// slow-consumer policy applies. A queued close is sent after everything before it.
     func drain() {
-        guard let context else { return }
+        guard let context, let encoderContext else { return }
         let subscriber = session.subscriber
         guard let items = subscriber.takeForDrain() else { return }
         // After a close nothing more may be sent; the drain stays open so none is asked for again.
@@ -44,20 +44,19 @@ extension WebSocketConnectionHandler {
             if let close { sendClose(code: close.code, reason: close.reason) }
             return
         }
-        for frame in frames { write(frame, promise: nil) }
+        for frame in frames { write(frame, context: context, below: encoderContext, promise: nil) }
         let written = context.eventLoop.makePromise(of: Void.self)
-        write(last, promise: written)
+        write(last, context: context, below: encoderContext, promise: written)
         context.flush()
         written.futureResult.assumeIsolated().whenComplete { result in
             switch result {
             case .success:
                 if let close {
                     self.sendClose(code: close.code, reason: close.reason)
-                } else if subscriber.endDrain() {
-                    // More arrived while these were written: go round the loop again rather than
-                    // recurse, so other channels on this loop get their turn.
-                    let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-                    context.eventLoop.execute { bound.value.drain() }
+                } else if subscriber.endDrain(), let (wakeups, wakeup) = self.drainWakeup {
+                    // More arrived while these were written: queue another drain with this loop's
+                    // next batch rather than recurse, so other channels get their turn.
+                    wakeups.post(wakeup)
                 }
             case .failure:
                 // The channel is gone; channelInactive cleans up.
@@ -76,20 +75,12 @@ extension WebSocketConnectionHandler {
         case message(ByteBuffer)
     }
 
-    /// Writes `item`: frames through the encoder, finished messages below it (same order).
-    func write(_ item: Outbound, promise: EventLoopPromise<Void>?) {
+    /// Writes `item`: frames through the encoder from `context`, finished messages from
+    /// `below` the encoder; both land in the channel's writes in call order.
+    func write(_ item: Outbound, context: ChannelHandlerContext, below: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
         switch item {
-        case .frame(let frame):
-            context?.write(wrapOutboundOut(frame), promise: promise)
-        case .message(let bytes):
-            if let below = encoderContext {
-                below.write(NIOAny(bytes), promise: promise)
-            } else {
-                // No encoder to write below (never in a running pipeline): frame it through NIO.
-                var payload = bytes
-                payload.moveReaderIndex(forwardBy: WebSocketFraming.headerLength(of: bytes))
-                context?.write(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .binary, data: payload)), promise: promise)
-            }
+        case .frame(let frame): context.write(wrapOutboundOut(frame), promise: promise)
+        case .message(let bytes): below.write(NIOAny(bytes), promise: promise)
         }
     }
 }

@@ -32,8 +32,11 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
     private let pingInterval: TimeAmount
 
     var context: ChannelHandlerContext?
-    /// NIO's frame encoder: finished messages are written below it, skipping a second framing.
+    /// NIO's frame encoder (added by its upgrader before this handler): finished messages are
+    /// written below it, skipping a second framing.
     var encoderContext: ChannelHandlerContext?
+    /// How a drain of this connection is asked for: one entry in its loop's batch of wake-ups.
+    var drainWakeup: (wakeups: LoopWakeups, wakeup: LoopWakeups.Wakeup)?
     /// A fragmented message being reassembled.
     private var fragments: (opcode: WebSocketOpcode, data: ByteBuffer)?
     /// A close was sent: nothing but the close answer is expected now.
@@ -62,6 +65,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
         // Drains of this loop's connections after a fan-out pass run in one loop task.
         let wakeups = LoopWakeups.of(eventLoop)
         let wakeup = LoopWakeups.Wakeup(handler: NIOLoopBound(self as any LoopWakeable, eventLoop: eventLoop), generation: 0)
+        drainWakeup = (wakeups, wakeup)
         session.subscriber.startDraining { wakeups.post(wakeup) }
         pings = eventLoop.scheduleRepeatedTask(initialDelay: pingInterval, delay: pingInterval) { _ in bound.value.ping() }
         // A token with `exp` ends the connection when it expires (close 1008).
@@ -80,6 +84,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
         end()
         self.context = nil
         encoderContext = nil
+        drainWakeup = nil
     }
 
     private func end() {
