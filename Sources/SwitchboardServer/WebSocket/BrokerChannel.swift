@@ -28,8 +28,8 @@ struct BrokerChannel: ServerChildChannel, HTTPChannelHandler {
         case refused(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, APIError)
     }
 
-    /// What the upgrade attempt on a connection came to.
-    private enum Attempt {
+    /// What the upgrade attempt on a connection came to (nil: the request asked for none).
+    fileprivate enum Attempt {
         case accepted(WebSocketEndpoint.Accepted)
         case refused(APIError)
     }
@@ -53,7 +53,6 @@ struct BrokerChannel: ServerChildChannel, HTTPChannelHandler {
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
             let attempt = NIOLoopBoundBox<Attempt?>(nil, eventLoop: channel.eventLoop)
-            let upgradeRequested = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
             let upgrader = NIOTypedWebSocketServerUpgrader<Negotiated>(
                 maxFrameSize: maxFrameSize,
                 shouldUpgrade: { [webSocket] channel, head in
@@ -97,9 +96,9 @@ struct BrokerChannel: ServerChildChannel, HTTPChannelHandler {
                         )
                         switch attempt.value {
                         case .refused(let error): return .refused(http, error)
+                        // Accepted by us, yet not upgraded by NIO: its handshake was not valid.
                         case .accepted: return .refused(http, Self.badHandshake)
-                        // NIO refused it before asking us (no key, wrong version, another protocol).
-                        case nil: return upgradeRequested.value ? .refused(http, Self.badHandshake) : .http(http)
+                        case nil: return .http(http)
                         }
                     }
                 }
@@ -110,7 +109,7 @@ struct BrokerChannel: ServerChildChannel, HTTPChannelHandler {
             configuration.enableResponseHeaderValidation = false  // swift-http-types validates
             let negotiated = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
             let upgradeHandler = try channel.pipeline.syncOperations.handler(type: NIOTypedHTTPServerUpgradeHandler<Negotiated>.self)
-            try channel.pipeline.syncOperations.addHandler(UpgradeAttemptRecorder(requested: upgradeRequested), position: .before(upgradeHandler))
+            try channel.pipeline.syncOperations.addHandler(UpgradeAttemptRecorder(attempt: attempt), position: .before(upgradeHandler))
             return Value(negotiated: negotiated, channel: channel)
         }
     }
@@ -138,32 +137,35 @@ struct BrokerChannel: ServerChildChannel, HTTPChannelHandler {
     /// Writes `error` as the contract's JSON with its status, and closes the connection.
     private static func answer(_ error: APIError, on http: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>) async throws {
         let body = ByteBuffer(string: error.json)
-        var headers: HTTPFields = [.contentType: "application/json", .contentLength: String(body.readableBytes), .connection: "close"]
-        headers.append(contentsOf: error.extraHeaders)
+        var head = error.httpResponse.head
+        head.headerFields[.contentLength] = String(body.readableBytes)
+        head.headerFields[.connection] = "close"
         try await http.executeThenClose { _, outbound in
-            try await outbound.write(contentsOf: [.head(HTTPResponse(status: error.status, headerFields: headers)), .body(body), .end(nil)])
+            try await outbound.write(contentsOf: [.head(head), .body(body), .end(nil)])
         }
     }
 }
 
-/// Notes whether a connection's first request asked for an upgrade, then leaves the pipeline.
+/// Notes a connection's first request asking for an upgrade as refused for a bad handshake
+/// until the endpoint decides otherwise, then leaves the pipeline.
 ///
 /// NIO's upgrade handler neither passes an upgrade request it refused on to the HTTP handlers
-/// nor tells why it refused; without this note such a connection would wait for a request
-/// that never comes.
+/// nor tells why it refused, and refuses some (no key, wrong version, another protocol)
+/// without asking the endpoint; without this note such a connection would wait for a
+/// request that never comes.
 private final class UpgradeAttemptRecorder: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
 
-    private let requested: NIOLoopBoundBox<Bool>
+    private let attempt: NIOLoopBoundBox<BrokerChannel.Attempt?>
 
-    init(requested: NIOLoopBoundBox<Bool>) {
-        self.requested = requested
+    init(attempt: NIOLoopBoundBox<BrokerChannel.Attempt?>) {
+        self.attempt = attempt
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if case .head(let head) = unwrapInboundIn(data) {
-            requested.value = head.headers.contains(name: "upgrade")
+            if head.headers.contains(name: "upgrade") { attempt.value = .refused(BrokerChannel.badHandshake) }
             context.fireChannelRead(data)
             context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
             return
