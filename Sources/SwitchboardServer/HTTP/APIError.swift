@@ -54,20 +54,13 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
     /// The response, for paths that answer outside a route (a parked poll).
     var httpResponse: Response {
         var response = Response.json(json, status: status)
-        response.headers.append(contentsOf: extraHeaders)
-        return response
-    }
-
-    /// The headers the error adds besides its JSON body: `Retry-After`, `WWW-Authenticate`.
-    var extraHeaders: HTTPFields {
-        var headers = HTTPFields()
         if let retryAfter {
-            headers[.retryAfter] = String(retryAfter)
+            response.headers[.retryAfter] = String(retryAfter)
         } else if status == .serviceUnavailable {
-            headers[.retryAfter] = "1"
+            response.headers[.retryAfter] = "1"
         }
-        if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
-        return headers
+        if status == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer" }
+        return response
     }
 
     static let shuttingDown = APIError(.serviceUnavailable, code: "shutting_down", message: "The broker is shutting down.")

@@ -178,9 +178,9 @@ final class PollParkingHandler: ChannelDuplexHandler, RemovableChannelHandler, L
             parked.routes.record(answer)
             finish(head: answer.head, body: answer.body, wire: answer.wire)
         } catch {
-            let response = APIError(error).httpResponse
-            var head = response.head
-            let body = ByteBuffer(string: APIError(error).json)
+            let failure = APIError(error)
+            var head = failure.httpResponse.head
+            let body = ByteBuffer(string: failure.json)
             head.headerFields[.contentLength] = String(body.readableBytes)
             head.headerFields[.date] = HTTPDate.now
             finish(head: head, body: body, wire: nil)

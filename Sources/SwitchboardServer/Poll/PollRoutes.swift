@@ -30,12 +30,7 @@ struct PollRoutes: Sendable {
     }
 
     private func poll(_ request: Request, _ context: BrokerRequestContext) async throws -> Response {
-        guard !state.isDraining else { throw APIError.shuttingDown }
-        let principal = try await access.authenticate(request, allowQueryToken: true)
-        let query = try ReadQuery(request.uri)
-        for topic in query.topics {
-            try access.authorize(principal, .subscribe(topic))
-        }
+        let (_, query) = try await ReadQuery.authorized(request, state: state, access: access)
         guard waitingPolls.enter() else {
             throw APIError(.tooManyRequests, code: "limit_reached", message: "The broker holds its maximum of \(waitingPolls.limit) waiting polls; try again shortly.")
         }
@@ -50,7 +45,7 @@ struct PollRoutes: Sendable {
             let batch = try wait.reader.readNow(limit: query.limit)
             guard batch.isEmpty else {
                 end(wait)
-                return response(encode(batch, acceptEncoding: wait.acceptEncoding))
+                return response(encode(batch, acceptEncoding: wait.acceptEncoding, wire: false))
             }
             wait.key = sharingKey(wait)
             timeouts.add(waiter, deadline: .now() + TimeAmount(query.timeout), loop: context.eventLoop)
@@ -75,7 +70,7 @@ struct PollRoutes: Sendable {
     /// yet and the poll waits again. Polls woken by a publish at the same position share one answer.
     func answer(_ wait: inout PollWait, after wake: TopicWaiter.Wake) throws(EngineError) -> PollAnswerCache.Answer? {
         if wake.closed {
-            return encode(try wait.reader.readNow(limit: wait.limit), acceptEncoding: wait.acceptEncoding)
+            return encode(try wait.reader.readNow(limit: wait.limit), acceptEncoding: wait.acceptEncoding, wire: true)
         }
         if let shared = answers.lookup(wait.key) { return shared }
         let batch = try wait.reader.readNow(limit: wait.limit)
@@ -83,7 +78,7 @@ struct PollRoutes: Sendable {
             wait.key = sharingKey(wait)
             return nil
         }
-        let answer = encode(batch, acceptEncoding: wait.acceptEncoding)
+        let answer = encode(batch, acceptEncoding: wait.acceptEncoding, wire: true)
         answers.store(answer, for: wait.key)
         return answer
     }
@@ -105,14 +100,15 @@ struct PollRoutes: Sendable {
         "\(wait.reader.cursor?.encoded() ?? "")|\(wait.limit)|\(HTTPCompression.negotiate(wait.acceptEncoding).rawValue)"
     }
 
-    /// Encodes a batch as an answer, compressed as `acceptEncoding` allows.
-    private func encode(_ batch: PollBatch, acceptEncoding: String?) -> PollAnswerCache.Answer {
+    /// Encodes a batch as an answer, compressed as `acceptEncoding` allows; with `wire`, also
+    /// as the whole response's bytes, for an answer a parked poll may write (a woken poll's).
+    private func encode(_ batch: PollBatch, acceptEncoding: String?, wire: Bool) -> PollAnswerCache.Answer {
         let json = EventJSON.pollAnswer(batch)
         let (coding, body) = HTTPCompression.encode(json, acceptEncoding: acceptEncoding, pool: pool)
         var head = HTTPCompression.response(body, coding: coding).head
-        head.headerFields[.date] = HTTPDate.now
+        if wire { head.headerFields[.date] = HTTPDate.now }
         return PollAnswerCache.Answer(
-            head: head, wire: PollParkingHandler.wire(head, body: body), body: body, coding: coding, uncompressedBytes: json.readableBytes, events: batch.events.count,
+            head: head, wire: wire ? PollParkingHandler.wire(head, body: body) : nil, body: body, coding: coding, uncompressedBytes: json.readableBytes, events: batch.events.count,
             gaps: batch.gaps.count, oldestTimestamp: batch.events.map(\.event.ts).min()
         )
     }
