@@ -7,6 +7,7 @@ import Synchronization
 
 /// The `Date` header's value (RFC 9110's IMF-fixdate) for answers written outside
 /// Hummingbird's response path, which sets it on everything else; formatted once a second.
+/// Written here because Hummingbird's own `DateCache` is internal to it.
 enum HTTPDate {
     private static let cache = Mutex<(second: Int, text: String)>((-1, ""))
 

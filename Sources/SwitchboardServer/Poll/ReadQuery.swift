@@ -77,3 +77,20 @@ struct ReadQuery: Sendable {
         return value
     }
 }
+
+extension ReadQuery {
+    /// A reader's request checked in the contract's order, as poll and SSE both need it:
+    /// draining (503), the token (401, header or `?token=`), the query (400), then the
+    /// `subscribe` grant of every topic (403). Returns who asks and what.
+    static func authorized(
+        _ request: Request, state: BrokerState, access: AccessControl, lastEventID: String? = nil
+    ) async throws(APIError) -> (principal: Principal, query: ReadQuery) {
+        guard !state.isDraining else { throw APIError.shuttingDown }
+        let principal = try await access.authenticate(request, allowQueryToken: true)
+        let query = try ReadQuery(request.uri, lastEventID: lastEventID)
+        for topic in query.topics {
+            try access.authorize(principal, .subscribe(topic))
+        }
+        return (principal, query)
+    }
+}

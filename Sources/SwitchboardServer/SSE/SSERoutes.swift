@@ -23,12 +23,7 @@ struct SSERoutes: Sendable {
     }
 
     private func stream(_ request: Request, _ context: BrokerRequestContext) async throws -> Response {
-        guard !state.isDraining else { throw APIError.shuttingDown }
-        let principal = try await access.authenticate(request, allowQueryToken: true)
-        let query = try ReadQuery(request.uri, lastEventID: request.headers[.lastEventID])
-        for topic in query.topics {
-            try access.authorize(principal, .subscribe(topic))
-        }
+        let (principal, query) = try await ReadQuery.authorized(request, state: state, access: access, lastEventID: request.headers[.lastEventID])
         try connectionLimiter.admit(remote: context.remoteAddress)
         let timeToExpiry = principal.timeToExpiry
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache", .xAccelBuffering: "no"]
