@@ -50,6 +50,8 @@ final class PollParkingHandler: ChannelDuplexHandler, RemovableChannelHandler, L
     /// Where wake-ups of this loop's parked polls are queued.
     private var wakeups: LoopWakeups?
     private var parked: Parked?
+    /// The client closed its side of the connection.
+    private var inputClosed = false
     private var generation: UInt64 = 0
     /// Whether the route's placeholder is still to come through (and be dropped).
     private var dropping = false
@@ -107,9 +109,12 @@ final class PollParkingHandler: ChannelDuplexHandler, RemovableChannelHandler, L
     /// A client that closes its side while its poll is parked is taken as gone (as a proxy
     /// takes a client abort): the poll ends unanswered and the connection closes.
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let event = event as? ChannelEvent, event == .inputClosed, parked != nil {
-            abandon()
-            context.close(promise: nil)
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            inputClosed = true
+            if parked != nil {
+                abandon()
+                context.close(promise: nil)
+            }
         }
         context.fireUserInboundEventTriggered(event)
     }
@@ -133,9 +138,14 @@ final class PollParkingHandler: ChannelDuplexHandler, RemovableChannelHandler, L
         if parked == nil { context.flush() }
     }
 
-    /// Holds a close of the output until the parked poll has answered.
+    /// Holds a close of the output until the parked poll has answered; but when the client
+    /// closed its side before the poll parked (Hummingbird then closes as soon as the route
+    /// returns), nobody is left to answer: the poll ends unanswered and the close goes on.
     func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
-        if parked != nil, mode != .input, heldClose == nil {
+        if parked != nil, inputClosed {
+            abandon()
+            context.close(mode: mode, promise: promise)
+        } else if parked != nil, mode != .input, heldClose == nil {
             heldClose = (mode, promise)
         } else {
             context.close(mode: mode, promise: promise)
