@@ -48,7 +48,9 @@ public struct Broker: Sendable {
         let host = configuration.host
         let app = Application(
             router: router,
-            server: BrokerChannel.builder(webSocket: webSocketEndpoint, maxFrameSize: configuration.maxClientFrameBytes),
+            server: BrokerChannel.builder(
+                webSocket: webSocketEndpoint, publisher: LoopPublisher(routes: publishRoutes, engine: engine), maxFrameSize: configuration.maxClientFrameBytes
+            ),
             configuration: .init(address: .hostname(host, port: configuration.port), serverName: nil),
             onServerRunning: { channel in
                 await onListening(host, channel.localAddress?.port ?? 0)
@@ -72,6 +74,11 @@ public struct Broker: Sendable {
         )
     }
 
+    /// `POST /v1/topics/{topic}` and `POST /v1/publish`, for the router and the event-loop publish path.
+    var publishRoutes: PublishRoutes<BrokerRequestContext> {
+        PublishRoutes(engine: engine, state: state, maxPayloadBytes: configuration.engine.maxPayloadBytes, access: access, rateLimiter: publishLimiter)
+    }
+
     /// Bounds the WebSocket and SSE connections, in total and per IP address; check before accepting one.
     var connectionLimiter: ConnectionLimiter {
         ConnectionLimiter(state: state, maxTotal: configuration.maxConnections, maxPerIP: configuration.maxConnectionsPerIP)
@@ -85,9 +92,7 @@ public struct Broker: Sendable {
         router.get("/readyz") { [state] _, _ in
             state.isDraining ? Response.json("{\"status\":\"draining\"}", status: .serviceUnavailable) : Response.json("{\"status\":\"ready\"}")
         }
-        PublishRoutes<BrokerRequestContext>(
-            engine: engine, state: state, maxPayloadBytes: configuration.engine.maxPayloadBytes, access: access, rateLimiter: publishLimiter
-        ).register(on: router)
+        publishRoutes.register(on: router)
         webSocketEndpoint.register(on: router)
         PollRoutes(
             engine: engine, state: state, access: access, pool: engine.compressor, waitingPolls: waitingPolls, answers: PollAnswerCache(), metrics: metrics,

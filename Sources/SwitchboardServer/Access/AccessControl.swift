@@ -88,11 +88,7 @@ struct AccessControl: Sendable {
     /// Checks one token (without its `Bearer `): a static token, else a JWT.
     func authenticate(token: String) async throws(APIError) -> Principal {
         guard !isOpen else { return .anonymous }
-        let bytes = Array(token.utf8)
-        // Compare every static token in full so the time taken does not tell how much matched.
-        var found: Principal?
-        for entry in staticTokens where Self.constantTimeEqual(entry.token, bytes) { found = entry.principal }
-        if let found { return found }
+        if let found = staticPrincipal(token) { return found }
         guard verifier.isConfigured else { throw .unauthorized("The token is not valid.") }
         do throws(JWTVerifier.Failure) {
             let claims = try await verifier.verify(token)
@@ -103,6 +99,32 @@ struct AccessControl: Sendable {
         } catch {
             throw .unauthorized("The token is not valid.")
         }
+    }
+
+    /// The caller of a request with these header fields, when that is known without
+    /// suspending: anyone on an open broker, or the holder of a static token. Nil for
+    /// everything else (a JWT, or a missing, malformed or unknown token), which
+    /// ``authenticate(_:allowQueryToken:)`` then decides.
+    func principalWithoutSuspending(_ fields: HTTPFields) -> Principal? {
+        guard !isOpen else { return .anonymous }
+        guard let header = fields[.authorization], let token = Self.bearerToken(header) else { return nil }
+        return staticPrincipal(token)
+    }
+
+    /// The static token's principal, if `token` is one.
+    private func staticPrincipal(_ token: String) -> Principal? {
+        let bytes = Array(token.utf8)
+        // Compare every static token in full so the time taken does not tell how much matched.
+        var found: Principal?
+        for entry in staticTokens where Self.constantTimeEqual(entry.token, bytes) { found = entry.principal }
+        return found
+    }
+
+    /// The token of an `Authorization: Bearer <token>` value, or nil for another scheme.
+    private static func bearerToken(_ header: String) -> String? {
+        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        return parts[1].trimmingCharacters(in: .whitespaces)
     }
 
     /// Topics under this prefix belong to the broker (its stats snapshots carry remote addresses).
@@ -139,11 +161,8 @@ struct AccessControl: Sendable {
     /// The token of a request: `Authorization: Bearer` first, then `?token=` where allowed.
     static func token(in request: Request, allowQueryToken: Bool) throws(APIError) -> String {
         if let header = request.headers[.authorization] {
-            let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-            guard parts.count == 2, parts[0].lowercased() == "bearer" else {
-                throw .unauthorized("Send the token as Authorization: Bearer <token>.")
-            }
-            return parts[1].trimmingCharacters(in: .whitespaces)
+            guard let token = bearerToken(header) else { throw .unauthorized("Send the token as Authorization: Bearer <token>.") }
+            return token
         }
         if allowQueryToken, let token = request.uri.queryParameters.get("token"), !token.isEmpty {
             return token

@@ -42,12 +42,16 @@ struct BrokerChannel: ServerChildChannel, HTTPChannelHandler {
 
     let responder: HTTPChannelHandler.Responder
     let webSocket: WebSocketEndpoint
+    /// Takes plain publishes on the event loop (nil: every request goes to the router).
+    let publisher: LoopPublisher?
     /// The largest frame a client may send (the decoder answers bigger ones with 1009).
     let maxFrameSize: Int
 
     /// Hummingbird's server builder for this channel.
-    static func builder(webSocket: WebSocketEndpoint, maxFrameSize: Int) -> HTTPServerBuilder {
-        HTTPServerBuilder { responder in BrokerChannel(responder: responder, webSocket: webSocket, maxFrameSize: maxFrameSize) }
+    static func builder(webSocket: WebSocketEndpoint, publisher: LoopPublisher?, maxFrameSize: Int) -> HTTPServerBuilder {
+        HTTPServerBuilder { responder in
+            BrokerChannel(responder: responder, webSocket: webSocket, publisher: publisher, maxFrameSize: maxFrameSize)
+        }
     }
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
@@ -85,11 +89,13 @@ struct BrokerChannel: ServerChildChannel, HTTPChannelHandler {
             )
             let upgrades = NIOTypedHTTPServerUpgradeConfiguration(
                 upgraders: [upgrader],
-                notUpgradingCompletionHandler: { channel in
+                notUpgradingCompletionHandler: { [publisher] channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
                         // Waiting polls park on their connection and are answered on its event loop.
                         try channel.pipeline.syncOperations.addHandler(PollParkingHandler())
+                        // Plain publishes are answered on the event loop too (through the parking handler, in order).
+                        if let publisher { try channel.pipeline.syncOperations.addHandler(LoopPublishHandler(publisher: publisher)) }
                         try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))
                         let http = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
                             wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true)
