@@ -1,6 +1,7 @@
 import HTTPTypes
 import NIOCore
 import NIOHTTPTypes
+import SwitchboardCore
 
 /// Publishes `POST /v1/topics/{topic}` right on the connection's event loop, without
 /// Hummingbird's router: no task hop, no async body stream, no router or middleware per
@@ -9,8 +10,9 @@ import NIOHTTPTypes
 ///
 /// Answers keep the order of requests: a request is taken only while the router owes no
 /// answer on the connection (counted by the ends of responses that pass here), and answers
-/// go out through ``PollParkingHandler``, which holds them behind a parked poll. A publish
-/// the engine refuses is handed to the router whole (head, body, end) and answered there.
+/// go out as whole encoded responses through ``PollParkingHandler/writeEncoded(_:)``, which
+/// holds them behind a parked poll. A publish the engine refuses is handed to the router
+/// whole (head, body, end) and answered there.
 ///
 /// One per HTTP/1 connection, between ``PollParkingHandler`` and Hummingbird's handlers.
 final class LoopPublishHandler: ChannelDuplexHandler {
@@ -39,10 +41,24 @@ final class LoopPublishHandler: ChannelDuplexHandler {
     private var routerOwes = 0
     /// An answer was written and awaits the flush at the end of this read.
     private var unflushed = false
+    /// The receipt's JSON, reused from answer to answer.
+    private var scratch = ByteBuffer()
+    /// Writes the encoded answers, in order with the router's (a parked poll's hold included).
+    private var parking: PollParkingHandler?
 
     /// Creates the handler of one connection.
     init(publisher: LoopPublisher) {
         self.publisher = publisher
+    }
+
+    /// Finds the parking handler below, which writes the answers.
+    func handlerAdded(context: ChannelHandlerContext) {
+        parking = try? context.pipeline.syncOperations.handler(type: PollParkingHandler.self)
+    }
+
+    /// Lets go of the parking handler.
+    func handlerRemoved(context: ChannelHandlerContext) {
+        parking = nil
     }
 
     /// Takes a publish it can finish here, or passes the request on.
@@ -98,15 +114,27 @@ final class LoopPublishHandler: ChannelDuplexHandler {
         context.write(data, promise: promise)
     }
 
-    /// Writes a publish's 200 and its receipt, as the route's answer looks.
-    private func answer(_ receipt: ByteBuffer, context: ChannelHandlerContext) {
-        let head = HTTPResponse(
-            status: .ok,
-            headerFields: [.contentType: "application/json", .contentLength: String(receipt.readableBytes), .date: HTTPDate.now]
-        )
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.write(wrapOutboundOut(.body(receipt)), promise: nil)
-        context.write(wrapOutboundOut(.end(nil)), promise: nil)
+    /// Writes a publish's 200 and its receipt, as the route's answer looks, as the bytes of
+    /// one whole response (built once; no header fields to convert and encode per answer).
+    private func answer(_ receipt: PublishReceipt, context: ChannelHandlerContext) {
+        scratch.clear()
+        PublishRoutes<BrokerRequestContext>.write(receipt, into: &scratch)
+        var response = context.channel.allocator.buffer(capacity: 128 + scratch.readableBytes)
+        response.writeStaticString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ")
+        response.writeString(String(scratch.readableBytes))
+        response.writeStaticString("\r\nDate: ")
+        response.writeString(HTTPDate.now)
+        response.writeStaticString("\r\n\r\n")
+        response.writeImmutableBuffer(scratch)
+        if let parking {
+            parking.writeEncoded(response)
+        } else {
+            // Without the parking handler (not in the broker's pipeline), through the codecs.
+            let head = HTTPResponse(status: .ok, headerFields: [.contentType: "application/json", .contentLength: String(scratch.readableBytes), .date: HTTPDate.now])
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+            context.write(wrapOutboundOut(.body(scratch)), promise: nil)
+            context.write(wrapOutboundOut(.end(nil)), promise: nil)
+        }
         unflushed = true
     }
 }

@@ -54,12 +54,12 @@ struct LoopPublisher: Sendable {
         return Taken(topic: name, fields: fields)
     }
 
-    /// Publishes a taken request's body; the receipt's JSON, or nil when the engine refused
-    /// it (the router then answers the request).
-    func publish(_ taken: Taken, body: ByteBuffer) -> ByteBuffer? {
+    /// Publishes a taken request's body; nil when the engine refused it (the router then
+    /// answers the request).
+    func publish(_ taken: Taken, body: ByteBuffer) -> PublishReceipt? {
         let request = PublishRoutes<BrokerRequestContext>.request(topic: taken.topic, payload: body, fields: taken.fields)
         do throws(EngineError) {
-            return ByteBuffer(string: PublishRoutes<BrokerRequestContext>.json(try engine.publishNow(request)))
+            return try engine.publishNow(request)
         } catch {
             return nil
         }

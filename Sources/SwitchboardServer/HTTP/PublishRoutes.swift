@@ -111,14 +111,29 @@ struct PublishRoutes<Context: RemoteAddressContext>: Sendable {
         return base == "application/json" || (base.hasPrefix("application/") && base.hasSuffix("+json"))
     }
 
+    /// A publish's receipt as the contract's JSON: `{"topic","seq","epoch","ts"}`, and
+    /// `"duplicate":true` for a repeated idempotency key.
     static func json(_ receipt: PublishReceipt) -> String {
-        var out = JSONWriter()
-        out.field("topic", string: receipt.topic)
-        out.field("seq", raw: String(receipt.seq))
-        out.field("epoch", string: receipt.epoch)
-        out.field("ts", raw: String(receipt.ts))
-        if receipt.duplicate { out.field("duplicate", raw: "true") }
-        return out.finish()
+        var buffer = ByteBuffer()
+        write(receipt, into: &buffer)
+        return String(buffer: buffer)
+    }
+
+    /// Appends ``json(_:)``'s text to `buffer` without building strings on the way (the event
+    /// loop's publish path writes one per request). The topic and epoch go in unescaped: a
+    /// topic name is validated before any publish (`A-Z a-z 0-9 _ - .`), and epochs are the
+    /// broker's own base-62 tokens, so neither holds a character JSON would escape.
+    static func write(_ receipt: PublishReceipt, into buffer: inout ByteBuffer) {
+        buffer.writeStaticString("{\"topic\":\"")
+        buffer.writeString(receipt.topic)
+        buffer.writeStaticString("\",\"seq\":")
+        buffer.writeString(String(receipt.seq))
+        buffer.writeStaticString(",\"epoch\":\"")
+        buffer.writeString(receipt.epoch)
+        buffer.writeStaticString("\",\"ts\":")
+        buffer.writeString(String(receipt.ts))
+        if receipt.duplicate { buffer.writeStaticString(",\"duplicate\":true") }
+        buffer.writeStaticString("}")
     }
 }
 

@@ -55,8 +55,15 @@ final class PollParkingHandler: ChannelDuplexHandler, RemovableChannelHandler, L
     private var generation: UInt64 = 0
     /// Whether the route's placeholder is still to come through (and be dropped).
     private var dropping = false
+    /// A write held behind a parked poll: a response part from above, or a whole encoded
+    /// response from ``writeEncoded(_:)``.
+    private enum Held {
+        case part(HTTPResponsePart, EventLoopPromise<Void>?)
+        case encoded(ByteBuffer)
+    }
+
     /// Writes that came after the placeholder while the poll was parked, in order.
-    private var held: [(part: HTTPResponsePart, promise: EventLoopPromise<Void>?)] = []
+    private var held: [Held] = []
     /// A close of the output that came while the poll was parked.
     private var heldClose: (mode: CloseMode, promise: EventLoopPromise<Void>?)?
 
@@ -126,9 +133,22 @@ final class PollParkingHandler: ChannelDuplexHandler, RemovableChannelHandler, L
             if case .end = part { dropping = false }
             promise?.succeed(())
         } else if parked != nil {
-            held.append((part, promise))
+            held.append(.part(part, promise))
         } else {
             context.write(data, promise: promise)
+        }
+    }
+
+    /// Writes the bytes of a whole HTTP/1.1 response from a handler above (the event loop's
+    /// publishes) below the HTTP encoder, in order with every other answer: held while a poll
+    /// is parked, like any write after it. Flushed by the next flush.
+    func writeEncoded(_ response: ByteBuffer) {
+        if parked != nil {
+            held.append(.encoded(response))
+        } else if let encoderContext {
+            encoderContext.write(NIOAny(IOData.byteBuffer(response)), promise: nil)
+        } else {
+            context?.write(wrapOutboundOut(.body(response)), promise: nil)
         }
     }
 
@@ -212,7 +232,12 @@ final class PollParkingHandler: ChannelDuplexHandler, RemovableChannelHandler, L
         }
         let held = self.held
         self.held = []
-        for (part, promise) in held { context.write(wrapOutboundOut(part), promise: promise) }
+        for write in held {
+            switch write {
+            case .part(let part, let promise): context.write(wrapOutboundOut(part), promise: promise)
+            case .encoded(let response): writeEncoded(response)
+            }
+        }
         context.flush()
         if let close = heldClose {
             heldClose = nil
@@ -229,7 +254,7 @@ final class PollParkingHandler: ChannelDuplexHandler, RemovableChannelHandler, L
         }
         let held = self.held
         self.held = []
-        for (_, promise) in held { promise?.fail(ChannelError.ioOnClosedChannel) }
+        for case .part(_, let promise) in held { promise?.fail(ChannelError.ioOnClosedChannel) }
         if let close = heldClose {
             heldClose = nil
             close.promise?.succeed(())
