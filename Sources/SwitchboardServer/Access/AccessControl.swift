@@ -101,13 +101,13 @@ struct AccessControl: Sendable {
         }
     }
 
-    /// The caller of a request with these header fields, when that is known without
+    /// The caller of a request with this `Authorization` value, when that is known without
     /// suspending: anyone on an open broker, or the holder of a static token. Nil for
     /// everything else (a JWT, or a missing, malformed or unknown token), which
     /// ``authenticate(_:allowQueryToken:)`` then decides.
-    func principalWithoutSuspending(_ fields: HTTPFields) -> Principal? {
+    func principalWithoutSuspending(authorization: String?) -> Principal? {
         guard !isOpen else { return .anonymous }
-        guard let header = fields[.authorization], let token = Self.bearerToken(header) else { return nil }
+        guard let authorization, let token = Self.bearerToken(authorization) else { return nil }
         return staticPrincipal(token)
     }
 

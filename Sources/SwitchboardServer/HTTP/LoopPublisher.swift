@@ -11,12 +11,50 @@ import SwitchboardCore
 /// which fails it again with the contract's error and logs it. So errors have one source,
 /// and this path changes nothing a client can see but the cost.
 struct LoopPublisher: Sendable {
-    /// A request the handler took: where it publishes and what its answer needs.
+    /// A request the handler took: where it publishes and what its publish carries.
     struct Taken {
         /// The topic from the path.
         let topic: String
-        /// The request's header fields (`Content-Type`, `Idempotency-Key`).
-        let fields: HTTPFields
+        /// The request's `Content-Type`, if any.
+        let contentType: String?
+        /// The request's `Idempotency-Key`, if any.
+        let idempotencyKey: String?
+    }
+
+    /// The header fields this path reads, from one pass over a request's fields.
+    private struct Fields {
+        var contentLength: String?
+        var contentType: String?
+        var idempotencyKey: String?
+        var authorization: String?
+
+        /// Reads `fields`; nil when the request is not this path's to take: it has a
+        /// `Transfer-Encoding`, an `Expect` or `Connection: close`, or repeats a field read
+        /// here (the route then answers as it would any such request).
+        init?(_ fields: HTTPFields) {
+            for field in fields {
+                switch field.name {
+                case .contentLength:
+                    guard contentLength == nil else { return nil }
+                    contentLength = field.value
+                case .contentType:
+                    guard contentType == nil else { return nil }
+                    contentType = field.value
+                case .idempotencyKey:
+                    guard idempotencyKey == nil else { return nil }
+                    idempotencyKey = field.value
+                case .authorization:
+                    guard authorization == nil else { return nil }
+                    authorization = field.value
+                case .transferEncoding, .expect:
+                    return nil
+                case .connection:
+                    if field.value.lowercased().contains("close") { return nil }
+                default:
+                    continue
+                }
+            }
+        }
     }
 
     /// The route whose checks and limits apply.
@@ -37,13 +75,11 @@ struct LoopPublisher: Sendable {
         guard head.method == .post, let path = head.path, path.hasPrefix(Self.prefix) else { return nil }
         var topic = path.dropFirst(Self.prefix.count)
         if let query = topic.firstIndex(of: "?") { topic = topic[..<query] }  // the route ignores the query too
-        let fields = head.headerFields
-        guard let length = fields[.contentLength].flatMap({ Int($0) }), length <= routes.maxPayloadBytes,
-            fields[.transferEncoding] == nil, fields[.expect] == nil,
-            !(fields[.connection]?.lowercased().contains("close") ?? false),
-            fields[.idempotencyKey].map({ TopicName.isValidIdempotencyKey($0) }) ?? true,
+        guard let fields = Fields(head.headerFields),
+            let length = fields.contentLength.flatMap({ Int($0) }), length <= routes.maxPayloadBytes,
+            fields.idempotencyKey.map({ TopicName.isValidIdempotencyKey($0) }) ?? true,
             !routes.state.isDraining,
-            let principal = routes.access.principalWithoutSuspending(fields)
+            let principal = routes.access.principalWithoutSuspending(authorization: fields.authorization)
         else { return nil }
         let name = String(topic)
         do throws(APIError) {
@@ -51,13 +87,16 @@ struct LoopPublisher: Sendable {
         } catch {
             return nil
         }
-        return Taken(topic: name, fields: fields)
+        return Taken(topic: name, contentType: fields.contentType, idempotencyKey: fields.idempotencyKey)
     }
 
     /// Publishes a taken request's body; nil when the engine refused it (the router then
     /// answers the request).
     func publish(_ taken: Taken, body: ByteBuffer) -> PublishReceipt? {
-        let request = PublishRoutes<BrokerRequestContext>.request(topic: taken.topic, payload: body, fields: taken.fields)
+        let request = PublishRequest(
+            topic: taken.topic, payload: body, contentType: taken.contentType ?? PublishRoutes<BrokerRequestContext>.defaultContentType,
+            idempotencyKey: taken.idempotencyKey
+        )
         do throws(EngineError) {
             return try engine.publishNow(request)
         } catch {

@@ -78,13 +78,16 @@ struct PublishRoutes<Context: RemoteAddressContext>: Sendable {
         if rateLimiter.isEnabled { try rateLimiter.take(1, for: rateKey(principal, remote: remote())) }
     }
 
+    /// The type of a payload published without a `Content-Type`.
+    static var defaultContentType: String { "application/octet-stream" }
+
     /// One event's publish: the body is the payload, and the request's `Content-Type` and
     /// `Idempotency-Key` go with it.
     static func request(topic: String, payload: ByteBuffer, fields: HTTPFields) -> PublishRequest {
         PublishRequest(
             topic: topic,
             payload: payload,
-            contentType: fields[.contentType] ?? "application/octet-stream",
+            contentType: fields[.contentType] ?? defaultContentType,
             idempotencyKey: fields[.idempotencyKey]
         )
     }
