@@ -64,10 +64,10 @@ public struct RingBuffer: Sendable {
     public mutating func evict(now: Int64) {
         let cutoff = limits.ttlMicros.map { now - $0 }
         while events.count > 1 {
-            let oldest = events[events.startIndex]
             let overCount = events.count > limits.capacity
             let overBytes = bufferedBytes > limits.maxBytes
-            let overAge = cutoff.map { oldest.ts < $0 } ?? false
+            // Reads the oldest event's time in place (a copy of the event would retain its payload).
+            let overAge = cutoff.map { events[events.startIndex].ts < $0 } ?? false
             guard overCount || overBytes || overAge else { break }
             removeOldest()
         }
