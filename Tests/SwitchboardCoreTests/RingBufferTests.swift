@@ -13,6 +13,17 @@ import Testing
         #expect(seqs == [1, 2, 3, 4, 5])
     }
 
+    @Test func aSmallSliceOfABigReadBufferIsStoredOnItsOwn() {
+        var ring = RingBuffer(limits: RingLimits(capacity: 10))
+        var read = ByteBuffer(repeating: 0x62, count: 65_536)  // a grown receive buffer, many requests in it
+        let body = read.readSlice(length: 150)!
+        let small = payload(3000)
+        let stored = ring.append(payload: body, contentType: "t", ts: 0).payload
+        #expect(stored == body, "the same bytes")
+        #expect(stored.storageCapacity < 4096, "not the 64 KiB it was read into: \(stored.storageCapacity)")
+        #expect(ring.append(payload: small, contentType: "t", ts: 1).payload.storageCapacity == small.storageCapacity, "a buffer of its own is kept as it is")
+    }
+
     @Test func evictsByCountFromTheOldEnd() {
         var ring = RingBuffer(limits: RingLimits(capacity: 3))
         for i in 0..<10 { ring.append(payload: payload(1), contentType: "t", ts: Int64(i)) }

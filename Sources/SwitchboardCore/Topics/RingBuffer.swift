@@ -46,10 +46,15 @@ public struct RingBuffer: Sendable {
     }
 
     /// Appends a payload as the next event and evicts what the limits no longer allow.
+    ///
+    /// A payload that is a small slice of a much larger buffer (a request body read together
+    /// with other requests, or into a grown receive buffer) is copied into a buffer of its own
+    /// first: kept as it is, it would hold the whole buffer's memory for as long as the event
+    /// is buffered, and the ring's byte bound would not bound memory.
     @discardableResult
     public mutating func append(payload: ByteBuffer, contentType: String, ts: Int64, idempotencyKey: String? = nil) -> Event {
         newestSeq += 1
-        let event = Event(seq: newestSeq, ts: ts, payload: payload, contentType: contentType)
+        let event = Event(seq: newestSeq, ts: ts, payload: Self.owned(payload), contentType: contentType)
         events.append(event)
         bufferedBytes += payload.readableBytes
         if let idempotencyKey {
@@ -85,6 +90,16 @@ public struct RingBuffer: Sendable {
         let start = after < first ? 0 : Int(after - first + 1)
         let end = start + min(limit, events.count - start)
         return Array(events[start..<end])
+    }
+
+    /// `payload`, or a copy of it when it is a slice of a buffer more than twice its size (and
+    /// over 1 KiB larger).
+    static func owned(_ payload: ByteBuffer) -> ByteBuffer {
+        guard payload.storageCapacity > 2 * payload.readableBytes + 1024 else { return payload }
+        var copy = ByteBuffer()
+        copy.reserveCapacity(payload.readableBytes)
+        copy.writeImmutableBuffer(payload)
+        return copy
     }
 
     private mutating func removeOldest() {
