@@ -44,6 +44,33 @@ struct CPUUse {
     static let bottleneckShare = 0.9
 }
 
+/// Whether a run measured the broker: the fixed rate was held and the tool had CPU to spare.
+struct RunValidity {
+    /// A fixed-rate run is invalid when it published more than this share under the asked rate.
+    static let rateShortfall = 0.02
+    /// Why the run is not a valid measurement; empty when it is.
+    var reasons: [String] = []
+
+    /// Judges a run that asked for `rate` (0: as fast as possible) and sent at `achieved`
+    /// events/s, `backlog` of them at most waiting for a free publisher connection, while the
+    /// tool used `benchShare` of its core.
+    init(rate: Int, achieved: Double?, backlog: Int, benchShare: Double?) {
+        if rate > 0, (achieved ?? 0) < Double(rate) * (1 - Self.rateShortfall) {
+            let sent = achieved.map { String(format: "%.1f", $0) } ?? "?"
+            reasons.append("the fixed rate was not held: \(sent)/s of \(rate)/s")
+        }
+        if rate > 0, backlog > 0 {
+            reasons.append("up to \(backlog) due events waited for a free publisher connection (raise --publishers)")
+        }
+        if let benchShare, benchShare > CPUUse.bottleneckShare {
+            reasons.append("the load tool used \(Int((benchShare * 100).rounded()))% of its core")
+        }
+    }
+
+    /// No reason to doubt the figures.
+    var isValid: Bool { reasons.isEmpty }
+}
+
 /// The result of one fan-out run: a JSON line for scripts and a table for people.
 struct FanoutSummary {
     /// Every field, by its JSON key.
@@ -58,6 +85,7 @@ struct FanoutSummary {
         let publishSeconds = max(Double(published.lastAnswer - published.firstSend) / 1e6, 1e-6)
         let lost = expected - counts.delivered
         func ms(_ percentile: Double) -> Double { Double(counts.latency.valueAtPercentile(percentile)) / 1000 }
+        let validity = RunValidity(rate: command.load.rate, achieved: published.sendRate, backlog: published.maxBacklog, benchShare: cpu.benchShare)
         fields = [
             "target": command.load.target.rawValue, "stream": command.load.stream.rawValue,
             "compression": command.load.compression.rawValue, "subscribers": subscribers, "subscribe_failed": subscribeFailed,
@@ -69,6 +97,10 @@ struct FanoutSummary {
             "unstamped": counts.unstamped, "malformed": counts.malformed, "closed_by_broker": counts.closedByBroker,
             "connect_seconds": connectSeconds, "seconds": seconds, "delivered_per_second": Double(counts.delivered) / seconds,
             "publishes_per_second": Double(published.acked) / publishSeconds,
+            "publish_rate_achieved": published.sendRate ?? 0, "publish_in_flight_max": published.maxInFlight,
+            "publish_send_lag_ms_p99": Double(published.sendLag.valueAtPercentile(99)) / 1000,
+            "publish_send_lag_ms_max": Double(published.sendLag.max) / 1000,
+            "valid": validity.isValid, "invalid_reasons": validity.reasons,
             "latency_ms_p50": ms(50), "latency_ms_p90": ms(90), "latency_ms_p99": ms(99), "latency_ms_p999": ms(99.9),
             "latency_ms_max": Double(counts.latency.max) / 1000, "latency_samples": Int(counts.latency.totalCount),
             "publish_answer_ms_p50": Double(published.answerTime.valueAtPercentile(50)) / 1000,
@@ -96,8 +128,8 @@ struct FanoutSummary {
         let json = try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
         emit(String(decoding: json, as: UTF8.self))
         warn(table)
-        if let share = fields["bench_cpu_share"] as? Double, share > CPUUse.bottleneckShare {
-            warn("warning: switchboard-bench itself was \(Int(share * 100))% busy: it may be the bottleneck, not the broker")
+        if let reasons = fields["invalid_reasons"] as? [String], !reasons.isEmpty {
+            warn("warning: NOT A VALID MEASUREMENT of the broker: " + reasons.joined(separator: "; "))
         }
     }
 
@@ -109,12 +141,14 @@ struct FanoutSummary {
         let rate = (fields["rate"] as? Int) == 0 ? "max" : "\(int("rate"))/s"
         let rows: [(String, String)] = [
             ("run", "\(fields["target"]!) · \(int("subscribers")) subscribers · \(int("publishers")) publishers · rate \(rate) · \(fields["compression"]!)"),
-            ("events published", "\(int("events")) (\(int("publish_errors")) refused) · \(num("publishes_per_second", 0))/s · answered in p50 \(num("publish_answer_ms_p50", 2)) ms, p99 \(num("publish_answer_ms_p99", 2)) ms · backlog max \(int("publish_backlog_max"))"),
+            ("events published", "\(int("events")) (\(int("publish_errors")) refused) · sent at \(num("publish_rate_achieved", 1))/s · answered in p50 \(num("publish_answer_ms_p50", 2)) ms, p99 \(num("publish_answer_ms_p99", 2)) ms"),
+            ("publishes in flight", "max \(int("publish_in_flight_max")) of \(int("publishers")) · waited for a connection: backlog max \(int("publish_backlog_max")) · sent late by p99 \(num("publish_send_lag_ms_p99", 2)) ms, max \(num("publish_send_lag_ms_max", 2)) ms"),
             ("deliveries", "\(int("delivered")) of \(int("expected")) · lost \(int("lost")) · duplicates \(int("duplicates")) · out of order \(int("out_of_order")) · gaps \(int("gaps"))"),
             ("deliveries/s", "\(num("delivered_per_second", 0)) over \(num("seconds", 2)) s · \(num("events_per_frame", 2)) events/frame"),
             ("latency ms", "p50 \(num("latency_ms_p50", 2)) · p90 \(num("latency_ms_p90", 2)) · p99 \(num("latency_ms_p99", 2)) · p99.9 \(num("latency_ms_p999", 2)) · max \(num("latency_ms_max", 2))"),
             ("CPU (of one core)", "bench \(pct("bench_cpu_share")) · broker \(pct("broker_cpu_share")) · broker µs/delivery \(num("broker_cpu_us_per_delivered_event", 2))"),
             ("waited for a core", "bench \(pct("bench_runqueue_share")) · broker \(pct("broker_runqueue_share")) (another process ran there)"),
+            ("valid", (fields["valid"] as? Bool) == true ? "yes" : "NO: " + ((fields["invalid_reasons"] as? [String]) ?? []).joined(separator: "; ")),
         ]
         let width = rows.map(\.0.count).max() ?? 0
         return rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + " | " + $0.1 }.joined(separator: "\n")
