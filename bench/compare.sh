@@ -11,6 +11,8 @@
 #        ROWS="throughput throughput4 latency100 latency300 latency300x300 idle zstd publish";
 #        latency300x300 is not in the default set: 300 events/s to 300 subscribers, the rate
 #        per subscriber of latency300 at a frame rate the load tool can read on its one core)
+# WAIT_IDLE=1 waits before each run (at most 10 minutes) until no Swift build runs and both
+# cores were at least 90 % idle for 2 s, for a machine shared with other work.
 # The latency rows publish open loop with up to LATENCY_IN_FLIGHT=64 publishes in flight, so
 # a slow answer does not hold the next event back; a run whose rate was not held within 2 %,
 # or whose load tool used more than 90 % of its core, is marked "valid": false.
@@ -70,10 +72,26 @@ stop_broker() {
   return 0
 }
 
+# WAIT_IDLE=1: waits until no Swift build runs and both cores were >= 90 % idle for 2 s.
+wait_idle() {
+  [ "${WAIT_IDLE:-0}" = 1 ] || return 0
+  local waited=0 a b total idle
+  while [ $waited -lt 600 ]; do
+    read -ra a < /proc/stat; sleep 2; read -ra b < /proc/stat
+    total=0; for k in 1 2 3 4 5 6 7 8; do total=$((total + b[k] - a[k])); done
+    idle=$(( (b[4] - a[4]) * 100 / (total > 0 ? total : 1) ))
+    if ! pgrep -f 'swift-build|swift-frontend' >/dev/null && [ "$idle" -ge 90 ]; then break; fi
+    waited=$((waited + 2))
+  done
+  [ $waited -gt 0 ] && echo "   (waited ${waited} s for an idle machine)" >&2
+  return 0
+}
+
 # Runs one measurement of ROW against TARGET and appends its JSON line (or a failure) to $out.
 measure() {
   local row=$1 target=$2 run=$3 status json
   echo "== $row · $target · run $run" >&2
+  wait_idle
   if ! start_broker "$target"; then
     printf '{"session":%d,"row":"%s","target":"%s","run":%d,"exit":-1,"result":null}\n' "$started" "$row" "$target" "$run" | tee -a "$out"
     stop_broker; return

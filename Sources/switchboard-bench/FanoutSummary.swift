@@ -8,8 +8,10 @@ struct CPUSample {
     var bench = cpuSeconds(pid: getpid())
     /// The broker's, when its pid is known.
     var broker: Double?
-    /// Seconds each has waited for its core so far.
+    /// Seconds each has waited for its core so far (behind its own threads or anyone else's).
     var benchWait = runQueueWaitSeconds(pid: getpid()), brokerWait: Double?
+    /// Busy CPU seconds of the whole machine so far.
+    var machine = machineBusySeconds()
 
     /// Reads both now.
     init(brokerPID: Int32?) {
@@ -24,7 +26,10 @@ struct CPUSample {
         return CPUUse(
             wall: wall, benchShare: zip2(bench, earlier.bench).map { ($0 - $1) / wall }, brokerSeconds: brokerSeconds,
             benchWaitShare: zip2(benchWait, earlier.benchWait).map { ($0 - $1) / wall },
-            brokerWaitShare: zip2(brokerWait, earlier.brokerWait).map { ($0 - $1) / wall }
+            brokerWaitShare: zip2(brokerWait, earlier.brokerWait).map { ($0 - $1) / wall },
+            otherShare: zip2(machine, earlier.machine).map { total in
+                (total.0 - total.1 - (zip2(bench, earlier.bench).map { $0 - $1 } ?? 0) - (brokerSeconds ?? 0)) / wall
+            }
         )
     }
 }
@@ -37,8 +42,11 @@ struct CPUUse {
     var benchShare: Double?
     /// The broker's CPU seconds in the interval.
     var brokerSeconds: Double?
-    /// Share of the interval each spent ready but waiting for a core (others ran there).
+    /// Share of the interval each spent ready but waiting for a core (its own other threads, or others, ran there).
     var benchWaitShare: Double?, brokerWaitShare: Double?
+    /// Cores' worth of CPU that neither used in the interval: other processes (a build, another
+    /// benchmark) and interrupt time charged to no process. Near 0 on a quiet machine.
+    var otherShare: Double?
 
     /// Above this share of a core the tool may be measuring itself.
     static let bottleneckShare = 0.9
@@ -114,6 +122,7 @@ struct FanoutSummary {
         }
         if let share = cpu.benchWaitShare { fields["bench_runqueue_share"] = share }
         if let share = cpu.brokerWaitShare { fields["broker_runqueue_share"] = share }
+        if let share = cpu.otherShare { fields["other_cpu_share"] = share }
         if let brokerSeconds = cpu.brokerSeconds {
             fields["broker_cpu_seconds"] = brokerSeconds
             fields["broker_cpu_share"] = brokerSeconds / cpu.wall
@@ -147,7 +156,7 @@ struct FanoutSummary {
             ("deliveries/s", "\(num("delivered_per_second", 0)) over \(num("seconds", 2)) s · \(num("events_per_frame", 2)) events/frame"),
             ("latency ms", "p50 \(num("latency_ms_p50", 2)) · p90 \(num("latency_ms_p90", 2)) · p99 \(num("latency_ms_p99", 2)) · p99.9 \(num("latency_ms_p999", 2)) · max \(num("latency_ms_max", 2))"),
             ("CPU (of one core)", "bench \(pct("bench_cpu_share")) · broker \(pct("broker_cpu_share")) · broker µs/delivery \(num("broker_cpu_us_per_delivered_event", 2))"),
-            ("waited for a core", "bench \(pct("bench_runqueue_share")) · broker \(pct("broker_runqueue_share")) (another process ran there)"),
+            ("waited for a core", "bench \(pct("bench_runqueue_share")) · broker \(pct("broker_runqueue_share")) (its own other threads or another process ran there) · CPU of everything else \(pct("other_cpu_share"))"),
             ("valid", (fields["valid"] as? Bool) == true ? "yes" : "NO: " + ((fields["invalid_reasons"] as? [String]) ?? []).joined(separator: "; ")),
         ]
         let width = rows.map(\.0.count).max() ?? 0
