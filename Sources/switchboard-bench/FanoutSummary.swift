@@ -61,8 +61,8 @@ struct RunValidity {
 
     /// Judges a run that asked for `rate` (0: as fast as possible) and sent at `achieved`
     /// events/s, `backlog` of them at most waiting for a free publisher connection, while the
-    /// tool used `benchShare` of its core.
-    init(rate: Int, achieved: Double?, backlog: Int, benchShare: Double?) {
+    /// tool used `benchShare` of its core and the broker `brokerShare` of its own.
+    init(rate: Int, achieved: Double?, backlog: Int, benchShare: Double?, brokerShare: Double?) {
         if rate > 0, (achieved ?? 0) < Double(rate) * (1 - Self.rateShortfall) {
             let sent = achieved.map { String(format: "%.1f", $0) } ?? "?"
             reasons.append("the fixed rate was not held: \(sent)/s of \(rate)/s")
@@ -72,6 +72,10 @@ struct RunValidity {
         }
         if let benchShare, benchShare > CPUUse.bottleneckShare {
             reasons.append("the load tool used \(Int((benchShare * 100).rounded()))% of its core")
+        }
+        // Why the rate was not held, when the broker had no CPU left to answer publishes faster.
+        if rate > 0, !reasons.isEmpty, let brokerShare, brokerShare >= 0.95 {
+            reasons.append("the broker used \(Int((brokerShare * 100).rounded()))% of its core (saturated at this rate)")
         }
     }
 
@@ -93,7 +97,10 @@ struct FanoutSummary {
         let publishSeconds = max(Double(published.lastAnswer - published.firstSend) / 1e6, 1e-6)
         let lost = expected - counts.delivered
         func ms(_ percentile: Double) -> Double { Double(counts.latency.valueAtPercentile(percentile)) / 1000 }
-        let validity = RunValidity(rate: command.load.rate, achieved: published.sendRate, backlog: published.maxBacklog, benchShare: cpu.benchShare)
+        let validity = RunValidity(
+            rate: command.load.rate, achieved: published.sendRate, backlog: published.maxBacklog,
+            benchShare: cpu.benchShare, brokerShare: cpu.brokerSeconds.map { $0 / cpu.wall }
+        )
         fields = [
             "target": command.load.target.rawValue, "stream": command.load.stream.rawValue,
             "compression": command.load.compression.rawValue, "subscribers": subscribers, "subscribe_failed": subscribeFailed,
