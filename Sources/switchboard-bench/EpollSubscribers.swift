@@ -113,14 +113,15 @@ final class EpollSubscribers: @unchecked Sendable {
         }
     }
 
-    /// Closes every connection (not counted as the broker's closes) and stops the reader.
+    /// Closes every connection (not counted as the broker's closes) and stops the reader; once.
     func stop() {
-        locked {
+        let first = locked {
+            defer { stopping = true }
             tally.closing = true
-            stopping = true
             for connection in connections { shut(connection) }
+            return !stopping
         }
-        exited.wait()
+        if first { exited.wait() }
     }
 
     private func locked<T>(_ body: () throws -> T) rethrows -> T {

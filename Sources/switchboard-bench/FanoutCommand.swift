@@ -48,12 +48,18 @@ struct FanoutCommand: AsyncParsableCommand {
             path: load.target == .switchboard ? "/v1/ws?topics=\(topic)" : "/sub/\(topic)", zstd: load.compression == .zstd
         )
         let reader = try EpollSubscribers(tally: DeliveryTally(), readBatchBytes: readBatchBytes)
+        do {
+            return try await measure(reader: reader, request: request, topic: topic, on: loop)
+        } catch {
+            reader.stop()
+            throw error
+        }
+    }
+
+    private func measure(reader: EpollSubscribers, request: SubscriberRequest, topic: String, on loop: any EventLoop) async throws -> FanoutSummary {
         let set = try await reader.open(count: subscribers, host: load.host, port: load.port) { _ in request }
         for failure in set.failures { warn("subscriber failed: \(failure)") }
-        guard set.subscribed > 0 else {
-            reader.stop()
-            throw ValidationError("no subscriber could subscribe")
-        }
+        guard set.subscribed > 0 else { throw ValidationError("no subscriber could subscribe") }
         try await Task.sleep(for: .milliseconds(200))
 
         let plan = PublishDriver.Plan(
