@@ -38,6 +38,7 @@ let package = Package(
             pkgConfig: "libzstd",
             providers: [.apt(["libzstd-dev"])]
         ),
+        .systemLibrary(name: "CEpoll"),
         .target(
             name: "SwitchboardCore",
             dependencies: [
@@ -82,6 +83,8 @@ let package = Package(
             name: "switchboard-bench",
             dependencies: [
                 "SwitchboardCore",
+                "CZstd",
+                "CEpoll",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "WSClient", package: "swift-websocket"),
                 .product(name: "WSCompression", package: "swift-websocket"),

@@ -60,6 +60,16 @@ func cpuSeconds(pid: Int32) -> Double? {
     return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
 }
 
+/// Busy CPU seconds of the whole machine (all but idle and iowait), from /proc/stat.
+func machineBusySeconds() -> Double? {
+    guard let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8), let line = text.split(separator: "\n").first else { return nil }
+    let fields = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+    guard fields.count >= 8 else { return nil }
+    // user nice system idle iowait irq softirq steal: all but idle (3) and iowait (4).
+    let busy = fields[0] + fields[1] + fields[2] + fields[5] + fields[6] + fields[7]
+    return busy / Double(sysconf(Int32(_SC_CLK_TCK)))
+}
+
 /// Seconds a process's threads have spent ready to run but waiting for a core, from
 /// /proc/PID/task/*/schedstat: time another process took from it on a pinned core.
 func runQueueWaitSeconds(pid: Int32) -> Double? {

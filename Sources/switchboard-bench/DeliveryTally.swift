@@ -1,8 +1,7 @@
 import Histogram
-import SwitchboardCore
 
-/// What every subscriber of a run adds to. Lives on the bench's one event loop (wrap it in
-/// `NIOLoopBound` to hand it around), so its counters need no lock.
+/// What every subscriber of a run adds to. One thread uses it at a time (the epoll reader
+/// under its lock, or the NIO subscribers' one event loop), so its counters need no lock.
 final class DeliveryTally {
     /// Publish → receive latency, µs.
     var latency = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: .three)
@@ -32,12 +31,12 @@ final class DeliveryTally {
     var malformed = 0
     /// When the first and the last event arrived, µs since the Unix epoch.
     var firstDelivery: Int64 = 0, lastDelivery: Int64 = 0
-    /// One zstd context for every subscriber on this loop.
-    let decompressor: ZstdDecompressor
+    /// One zstd context for every subscriber of the run.
+    let inflater: ZstdInflater
 
     /// A tally for a run.
     init() throws {
-        decompressor = try ZstdDecompressor()
+        inflater = try ZstdInflater()
     }
 
     /// Counts one event received at `now` by a subscriber whose order state is `order`.

@@ -15,7 +15,10 @@ struct FanoutCommand: AsyncParsableCommand {
     @OptionGroup var load: LoadOptions
     @Option(help: "The broker's process id, to read its CPU time from /proc.") var pid: Int32?
     @Option(help: "WebSocket subscribers of the topic.") var subscribers = 1000
-    @Option(help: "Keep-alive publisher connections; each sends its next event when the previous was answered.") var publishers = 1
+    @Option(help: ArgumentHelp(
+        "Keep-alive publisher connections, each with one publish in flight.",
+        discussion: "At --rate 0 each sends its next event when the previous was answered. At a fixed rate they bound the publishes in flight: an event goes out when it is due on any idle connection (open loop), so give enough to cover the broker's slowest answers (rate × answer time)."
+    )) var publishers = 1
     @Option(help: "Seconds to publish for: with --rate 0 until then; with a rate, rate × duration events (overrides --events).") var duration = 0.0
     @Option(help: "Seconds without a new delivery before the run stops waiting for the rest.") var drain = 3.0
     @Option(help: ArgumentHelp(
@@ -40,16 +43,23 @@ struct FanoutCommand: AsyncParsableCommand {
 
     private func measure(on loop: any EventLoop) async throws -> FanoutSummary {
         let topic = "fan\(Int.random(in: 0..<1_000_000))"
-        let tally = try await loop.submit { NIOLoopBound(try DeliveryTally(), eventLoop: loop) }.get()
-        let request = LightSubscriber.Request(
+        let request = SubscriberRequest(
             target: load.target, authority: "\(load.host):\(load.port)",
             path: load.target == .switchboard ? "/v1/ws?topics=\(topic)" : "/sub/\(topic)", zstd: load.compression == .zstd
         )
-        let set = await SubscriberSet.open(
-            count: subscribers, host: load.host, port: load.port, loop: loop, tally: tally, readBatchBytes: readBatchBytes
-        ) { _ in request }
+        let reader = try EpollSubscribers(tally: DeliveryTally(), readBatchBytes: readBatchBytes)
+        do {
+            return try await measure(reader: reader, request: request, topic: topic, on: loop)
+        } catch {
+            reader.stop()
+            throw error
+        }
+    }
+
+    private func measure(reader: EpollSubscribers, request: SubscriberRequest, topic: String, on loop: any EventLoop) async throws -> FanoutSummary {
+        let set = try await reader.open(count: subscribers, host: load.host, port: load.port) { _ in request }
         for failure in set.failures { warn("subscriber failed: \(failure)") }
-        guard !set.channels.isEmpty else { throw ValidationError("no subscriber could subscribe") }
+        guard set.subscribed > 0 else { throw ValidationError("no subscriber could subscribe") }
         try await Task.sleep(for: .milliseconds(200))
 
         let plan = PublishDriver.Plan(
@@ -64,16 +74,16 @@ struct FanoutCommand: AsyncParsableCommand {
             return driver.value.done.futureResult
         }.get()
         try await done.get()
-        if readBatchBytes > 1 { await set.endReadBatch() }
+        if readBatchBytes > 1 { reader.endReadBatch() }
         let published = try await loop.submit { driver.value.counts }.get()
 
         // Wait for the last deliveries: until all arrived, or nothing new came for `drain` seconds.
-        let expected = published.acked * set.channels.count
+        let expected = published.acked * set.subscribed
         var after = CPUSample(brokerPID: pid)
         var seen = -1
         var quietSince = ContinuousClock.now
         while true {
-            let delivered = try await loop.submit { tally.value.delivered + tally.value.duplicates }.get()
+            let delivered = reader.withTally { $0.delivered + $0.duplicates }
             if delivered != seen {
                 seen = delivered
                 quietSince = .now
@@ -82,11 +92,11 @@ struct FanoutCommand: AsyncParsableCommand {
             if delivered >= expected || ContinuousClock.now - quietSince > .milliseconds(Int64(drain * 1000)) { break }
             try await Task.sleep(for: .milliseconds(20))
         }
-        let counts = try await loop.submit { tally.value.snapshot }.get()
+        let counts = reader.withTally { $0.snapshot }
         try? await loop.submit { driver.value.close() }.get()
-        await set.close(tally: tally, loop: loop)
+        reader.stop()
         return FanoutSummary(
-            command: self, subscribers: set.channels.count, subscribeFailed: subscribers - set.channels.count,
+            command: self, subscribers: set.subscribed, subscribeFailed: subscribers - set.subscribed,
             connectSeconds: set.seconds, published: published, expected: expected, counts: counts, cpu: after.since(before)
         )
     }

@@ -39,7 +39,7 @@ struct IdleCommand: AsyncParsableCommand {
         let (target, authority) = (self.target, "\(host):\(port)")
         let set = await SubscriberSet.open(count: connections, host: host, port: port, loop: loop, tally: tally) { index in
             let topic = "idle\(run)-\(index)"
-            return LightSubscriber.Request(
+            return SubscriberRequest(
                 target: target, authority: authority,
                 path: target == .switchboard ? "/v1/ws?topics=\(topic)" : "/sub/\(topic)", zstd: false
             )

@@ -4,9 +4,12 @@ import NIOHTTP1
 import NIOPosix
 
 /// Publishers on keep-alive HTTP/1.1 connections, all on the bench's event loop. Each
-/// connection sends its next event when the previous one was answered: as fast as that goes
-/// (`rate` 0), or at a fixed total rate shared by the connections. Each payload is stamped
-/// with its publisher and that publisher's number, so subscribers can check the order.
+/// connection has at most one request in flight. At `rate` 0 each sends its next event when
+/// the previous one was answered, as fast as that goes. At a fixed rate the schedule is open
+/// loop: every event that falls due goes out on any idle connection, whatever the answers to
+/// earlier ones, so `publishers` is the most publishes in flight; only when all are busy does
+/// an event wait (`maxBacklog`). Each payload is stamped with its publisher and that
+/// publisher's number, so subscribers can check the order.
 final class PublishDriver {
     /// What to publish, where, and how fast.
     struct Plan: Sendable {
@@ -20,7 +23,7 @@ final class PublishDriver {
         var topic: String
         /// Which payloads.
         var stream: Stream
-        /// Keep-alive connections.
+        /// Keep-alive connections: the most publishes in flight.
         var publishers: Int
         /// Events per second over all connections; 0 means as fast as they are answered.
         var rate: Int
@@ -42,8 +45,19 @@ final class PublishDriver {
         var reconnects = 0
         /// Request → answer time of each publish, µs.
         var answerTime = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .two)
-        /// When the first request was sent and the last answer came, µs since the Unix epoch.
-        var firstSend: Int64 = 0, lastAnswer: Int64 = 0
+        /// Most publishes in flight at once.
+        var maxInFlight = 0
+        /// Fixed rate: how late each event was sent after it was due, µs.
+        var sendLag = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .two)
+        /// When the first and the last request were sent and the last answer came, µs since the Unix epoch.
+        var firstSend: Int64 = 0, lastSend: Int64 = 0, lastAnswer: Int64 = 0
+
+        /// Events per second the requests actually went out at: between the first and the last
+        /// send (the schedule spaces `acked` events `acked − 1` intervals apart), or nil for one event.
+        var sendRate: Double? {
+            guard acked > 1, lastSend > firstSend else { return nil }
+            return Double(acked - 1) * 1e6 / Double(lastSend - firstSend)
+        }
     }
 
     private final class Connection {
@@ -59,12 +73,13 @@ final class PublishDriver {
     private let loop: any EventLoop
     private var generator: PayloadGenerator
     private var connections: [Connection]
-    private var issued = 0, backlog = 0, due = 0
+    private var issued = 0, backlog = 0, due = 0, inFlight = 0
     private var stopped = false
     private var started = NIODeadline.now()
     /// Wall-clock µs at `started`, so the i-th due event's intended send time is known.
     private var startedWall: Int64 = 0
-    private var timer: RepeatedTask?
+    /// The wake-up for the next due event (fixed rate).
+    private var timer: Scheduled<Void>?
     private(set) var counts = Counts()
     /// Completes once publishing stopped and every request was answered.
     let done: EventLoopPromise<Void>
@@ -105,9 +120,7 @@ final class PublishDriver {
             for connection in connections { sendNext(on: connection) }
             return
         }
-        let interval = TimeAmount.nanoseconds(max(1, 1_000_000_000 / Int64(plan.rate)))
-        let bound = NIOLoopBound(self, eventLoop: loop)
-        timer = loop.scheduleRepeatedTask(initialDelay: .zero, delay: interval) { _ in bound.value.tick() }
+        tick()
     }
 
     /// Closes the connections.
@@ -119,11 +132,11 @@ final class PublishDriver {
 
     private var total: Int { plan.rate > 0 && plan.duration > 0 ? Int(Double(plan.rate) * plan.duration) : plan.events }
 
-    /// Fixed rate: releases every event that is due by now.
+    /// Fixed rate: releases every event that is due by now, then sleeps until the next one is
+    /// due (its own deadline, so no event waits for a coarser tick).
     private func tick() {
-        let elapsed = Double((NIODeadline.now() - started).nanoseconds) / 1e9
-        let nowDue = min(total, Int(elapsed * Double(plan.rate)) + 1)
-        while due < nowDue {
+        let elapsed = (NIODeadline.now() - started).nanoseconds
+        while due < total, dueOffset(due) <= elapsed {
             due += 1
             if let idle = connections.first(where: { !$0.busy && $0.channel != nil }) {
                 sendNext(on: idle)
@@ -132,8 +145,13 @@ final class PublishDriver {
                 counts.maxBacklog = max(counts.maxBacklog, backlog)
             }
         }
-        if due >= total { timer?.cancel() }
+        guard due < total, !stopped else { return }
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        timer = loop.scheduleTask(deadline: started + .nanoseconds(dueOffset(due))) { bound.value.tick() }
     }
+
+    /// Nanoseconds after the start that event `index` (from 0) is due.
+    private func dueOffset(_ index: Int) -> Int64 { Int64(index) * 1_000_000_000 / Int64(plan.rate) }
 
     private var mayPublish: Bool {
         if stopped { return false }
@@ -147,7 +165,12 @@ final class PublishDriver {
         if counts.firstSend == 0 { counts.firstSend = now }
         // At a fixed rate the stamp is when the event was due, not when a connection was free to
         // send it: a broker that answers publishes late is not spared the wait (coordinated omission).
-        let stamp = plan.rate > 0 ? min(now, startedWall + Int64(issued) * 1_000_000 / Int64(plan.rate)) : now
+        let dueAt = startedWall + Int64(issued) * 1_000_000 / Int64(max(plan.rate, 1))
+        let stamp = plan.rate > 0 ? min(now, dueAt) : now
+        if plan.rate > 0 { counts.sendLag.record(UInt64(max(1, now - dueAt))) }
+        counts.lastSend = now
+        inFlight += 1
+        counts.maxInFlight = max(counts.maxInFlight, inFlight)
         let payload = generator.next(publisher: connection.index, number: connection.nextNumber, sentAt: stamp)
         var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: plan.target.publishPath(plan.topic))
         head.headers.add(name: "Host", value: plan.authority)
@@ -166,6 +189,7 @@ final class PublishDriver {
         let connection = connections[index]
         guard connection.busy else { return }
         connection.busy = false
+        inFlight -= 1
         counts.lastAnswer = nowMicros()
         counts.answerTime.record(UInt64(max(1, counts.lastAnswer - connection.sentAt)))
         if (200..<300).contains(status) {
@@ -183,6 +207,7 @@ final class PublishDriver {
         connection.channel = nil
         if connection.busy {
             connection.busy = false
+            inFlight -= 1
             refused()
         }
         guard !stopped, mayPublish || issued < due else { return finishIfIdle() }

@@ -2,7 +2,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 
-/// Light subscribers of a run, all on one event loop.
+/// NIO subscribers of a run (`idle`), all on one event loop.
 struct SubscriberSet {
     /// The connections that subscribed.
     var channels: [any Channel]
@@ -11,15 +11,12 @@ struct SubscriberSet {
     /// Seconds it took to open them all.
     var seconds: Double
 
-    /// SO_RCVLOWAT: the kernel reports a socket readable only once this many bytes wait.
-    static let readBatch = ChannelOptions.Types.SocketOption(level: .socket, name: NIOBSDSocket.Option(rawValue: SO_RCVLOWAT))
-
     /// Opens `count` subscribers, at most `concurrency` handshakes at a time; a subscriber
     /// that is not subscribed within `timeout` is closed and counted as failed.
     static func open(
         count: Int, host: String, port: Int, loop: any EventLoop, tally: NIOLoopBound<DeliveryTally>,
-        concurrency: Int = 64, timeout: TimeAmount = .seconds(15), readBatchBytes: Int = 0,
-        request: @escaping @Sendable (Int) -> LightSubscriber.Request
+        concurrency: Int = 64, timeout: TimeAmount = .seconds(15),
+        request: @escaping @Sendable (Int) -> SubscriberRequest
     ) async -> SubscriberSet {
         let start = ContinuousClock.now
         var set = SubscriberSet(channels: [], failures: [], seconds: 0)
@@ -30,7 +27,7 @@ struct SubscriberSet {
                 let index = next
                 next += 1
                 group.addTask {
-                    await openOne(request: request(index), host: host, port: port, loop: loop, tally: tally, timeout: timeout, readBatchBytes: readBatchBytes)
+                    await openOne(request: request(index), host: host, port: port, loop: loop, tally: tally, timeout: timeout)
                 }
             }
             while next < min(count, concurrency) { add() }
@@ -47,8 +44,8 @@ struct SubscriberSet {
     }
 
     private static func openOne(
-        request: LightSubscriber.Request, host: String, port: Int, loop: any EventLoop,
-        tally: NIOLoopBound<DeliveryTally>, timeout: TimeAmount, readBatchBytes: Int
+        request: SubscriberRequest, host: String, port: Int, loop: any EventLoop,
+        tally: NIOLoopBound<DeliveryTally>, timeout: TimeAmount
     ) async -> Result<any Channel, any Error> {
         let ready = loop.makePromise(of: Void.self)
         do {
@@ -65,8 +62,6 @@ struct SubscriberSet {
             defer { deadline.cancel() }
             do {
                 try await ready.futureResult.get()
-                // Set after the handshake, whose answer is smaller than a batch.
-                if readBatchBytes > 1 { try await channel.setOption(readBatch, value: SocketOptionValue(readBatchBytes)).get() }
             } catch {
                 channel.close(promise: nil)
                 throw error
@@ -77,11 +72,6 @@ struct SubscriberSet {
             ready.fail(error)
             return .failure(error)
         }
-    }
-
-    /// Reads every byte as it comes again (a run with a read batch lowers it before the last events).
-    func endReadBatch() async {
-        for channel in channels { try? await channel.setOption(Self.readBatch, value: 1).get() }
     }
 
     /// Closes every connection; the tally stops counting the closes as the broker's.
