@@ -51,9 +51,10 @@ final class LoopPublishHandler: ChannelDuplexHandler {
         self.publisher = publisher
     }
 
-    /// Finds the parking handler below, which writes the answers.
+    /// Finds the parking handler below, which writes the answers; without one that can write
+    /// encoded responses, every request goes to the router.
     func handlerAdded(context: ChannelHandlerContext) {
-        parking = try? context.pipeline.syncOperations.handler(type: PollParkingHandler.self)
+        parking = (try? context.pipeline.syncOperations.handler(type: PollParkingHandler.self)).flatMap { $0.writesEncoded ? $0 : nil }
     }
 
     /// Lets go of the parking handler.
@@ -65,7 +66,7 @@ final class LoopPublishHandler: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
-            if routerOwes == 0, let taken = publisher.take(head, remote: context.channel.remoteAddress) {
+            if routerOwes == 0, parking != nil, let taken = publisher.take(head, remote: context.channel.remoteAddress) {
                 current = .taken(head, taken, nil)
             } else {
                 current = .routed
@@ -126,15 +127,7 @@ final class LoopPublishHandler: ChannelDuplexHandler {
         response.writeString(HTTPDate.now)
         response.writeStaticString("\r\n\r\n")
         response.writeImmutableBuffer(scratch)
-        if let parking {
-            parking.writeEncoded(response)
-        } else {
-            // Without the parking handler (not in the broker's pipeline), through the codecs.
-            let head = HTTPResponse(status: .ok, headerFields: [.contentType: "application/json", .contentLength: String(scratch.readableBytes), .date: HTTPDate.now])
-            context.write(wrapOutboundOut(.head(head)), promise: nil)
-            context.write(wrapOutboundOut(.body(scratch)), promise: nil)
-            context.write(wrapOutboundOut(.end(nil)), promise: nil)
-        }
+        parking?.writeEncoded(response)
         unflushed = true
     }
 }

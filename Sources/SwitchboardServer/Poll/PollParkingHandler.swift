@@ -142,15 +142,17 @@ final class PollParkingHandler: ChannelDuplexHandler, RemovableChannelHandler, L
     /// Writes the bytes of a whole HTTP/1.1 response from a handler above (the event loop's
     /// publishes) below the HTTP encoder, in order with every other answer: held while a poll
     /// is parked, like any write after it. Flushed by the next flush.
+    /// Only call it when ``writesEncoded``.
     func writeEncoded(_ response: ByteBuffer) {
         if parked != nil {
             held.append(.encoded(response))
-        } else if let encoderContext {
-            encoderContext.write(NIOAny(IOData.byteBuffer(response)), promise: nil)
         } else {
-            context?.write(wrapOutboundOut(.body(response)), promise: nil)
+            encoderContext?.write(NIOAny(IOData.byteBuffer(response)), promise: nil)
         }
     }
+
+    /// Whether NIO's HTTP/1 response encoder is below, so that ``writeEncoded(_:)`` can write.
+    var writesEncoded: Bool { encoderContext != nil }
 
     /// Flushes unless a poll is parked.
     func flush(context: ChannelHandlerContext) {
