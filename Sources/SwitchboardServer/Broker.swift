@@ -44,12 +44,12 @@ public struct Broker: Sendable {
     ///
     /// - Parameter onListening: called once the server accepts connections, with the host and real port.
     public func services(onListening: @escaping @Sendable (_ host: String, _ port: Int) async -> Void = { _, _ in }) -> [any Service] {
-        let router = makeRouter()
+        let responder = makeRouter().buildResponder()
         let host = configuration.host
         let app = Application(
-            router: router,
+            responder: responder,
             server: BrokerChannel.builder(
-                webSocket: webSocketEndpoint, publisher: LoopPublisher(routes: publishRoutes, engine: engine), maxFrameSize: configuration.maxClientFrameBytes
+                dispatch: RouterDispatch(responder: responder, logger: logger), webSocket: webSocketEndpoint, publisher: LoopPublisher(routes: publishRoutes, engine: engine), maxFrameSize: configuration.maxClientFrameBytes
             ),
             configuration: .init(address: .hostname(host, port: configuration.port), serverName: nil),
             onServerRunning: { channel in

@@ -11,19 +11,21 @@ import NIOWebSocket
 /// Each accepted connection: HTTP/1.1 for Hummingbird's router, or a WebSocket upgrade on
 /// `/v1/ws` run by a ``WebSocketConnectionHandler``.
 ///
-/// Modelled on HummingbirdWebSocket's `HTTP1WebSocketUpgradeChannel`, with two differences
-/// that are the reason it exists: an accepted WebSocket leaves Hummingbird's per-connection
-/// task at once (the connection lives on as NIO handlers, holding no task while idle), and a
+/// Modelled on HummingbirdWebSocket's `HTTP1WebSocketUpgradeChannel`, with differences that
+/// are the reason it exists: a connection leaves Hummingbird's per-connection task as soon as
+/// its first request says what it is, and lives on as NIO handlers that hold no task while
+/// idle (a WebSocket in its ``WebSocketConnectionHandler``; HTTP/1 in the poll, publish and
+/// ``RouterDispatchHandler`` handlers, which start a task per request for the router), and a
 /// refused upgrade is answered with the refusal's real status and JSON error instead of an
 /// empty 400. (NIO does not pass a refused upgrade request on to the HTTP handlers, so the
 /// refusal is written here, and the connection closed after it.)
-struct BrokerChannel: ServerChildChannel, HTTPChannelHandler {
+struct BrokerChannel: ServerChildChannel {
     /// What the first request of a connection turned it into.
     enum Negotiated: Sendable {
         /// A WebSocket, now run by its channel handler.
         case webSocket
-        /// An HTTP connection for the router.
-        case http(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
+        /// An HTTP/1 connection, now run by its channel handlers.
+        case http
         /// A refused upgrade: answer the error, then close.
         case refused(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, APIError)
     }
@@ -40,7 +42,8 @@ struct BrokerChannel: ServerChildChannel, HTTPChannelHandler {
         let channel: any Channel
     }
 
-    let responder: HTTPChannelHandler.Responder
+    /// Runs the router for the requests no handler takes on the event loop.
+    let dispatch: RouterDispatch
     let webSocket: WebSocketEndpoint
     /// Takes plain publishes on the event loop (nil: every request goes to the router).
     let publisher: LoopPublisher?
@@ -48,9 +51,10 @@ struct BrokerChannel: ServerChildChannel, HTTPChannelHandler {
     let maxFrameSize: Int
 
     /// Hummingbird's server builder for this channel.
-    static func builder(webSocket: WebSocketEndpoint, publisher: LoopPublisher?, maxFrameSize: Int) -> HTTPServerBuilder {
-        HTTPServerBuilder { responder in
-            BrokerChannel(responder: responder, webSocket: webSocket, publisher: publisher, maxFrameSize: maxFrameSize)
+    /// (Application's own responder is not used: ``RouterDispatch`` runs the same router per request.)
+    static func builder(dispatch: RouterDispatch, webSocket: WebSocketEndpoint, publisher: LoopPublisher?, maxFrameSize: Int) -> HTTPServerBuilder {
+        HTTPServerBuilder { _ in
+            BrokerChannel(dispatch: dispatch, webSocket: webSocket, publisher: publisher, maxFrameSize: maxFrameSize)
         }
     }
 
@@ -89,7 +93,7 @@ struct BrokerChannel: ServerChildChannel, HTTPChannelHandler {
             )
             let upgrades = NIOTypedHTTPServerUpgradeConfiguration(
                 upgraders: [upgrader],
-                notUpgradingCompletionHandler: { [publisher] channel in
+                notUpgradingCompletionHandler: { [publisher, dispatch] channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
                         // Waiting polls park on their connection and are answered on its event loop.
@@ -97,15 +101,19 @@ struct BrokerChannel: ServerChildChannel, HTTPChannelHandler {
                         // Plain publishes are answered on the event loop too (through the parking handler, in order).
                         if let publisher { try channel.pipeline.syncOperations.addHandler(LoopPublishHandler(publisher: publisher)) }
                         try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))
+                        let refusal: APIError
+                        switch attempt.value {
+                        case nil:
+                            try channel.pipeline.syncOperations.addHandler(RouterDispatchHandler(dispatch: dispatch))
+                            return .http
+                        case .refused(let error): refusal = error
+                        // Accepted by us, yet not upgraded by NIO: its handshake was not valid.
+                        case .accepted: refusal = Self.badHandshake
+                        }
                         let http = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
                             wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true)
                         )
-                        switch attempt.value {
-                        case .refused(let error): return .refused(http, error)
-                        // Accepted by us, yet not upgraded by NIO: its handshake was not valid.
-                        case .accepted: return .refused(http, Self.badHandshake)
-                        case nil: return .http(http)
-                        }
+                        return .refused(http, refusal)
                     }
                 }
             )
@@ -123,10 +131,8 @@ struct BrokerChannel: ServerChildChannel, HTTPChannelHandler {
     func handle(value: Value, logger: Logger) async {
         do {
             switch try await value.negotiated.get() {
-            case .webSocket:
-                return  // the channel handler runs the connection from here on
-            case .http(let http):
-                await handleHTTP(asyncChannel: http, logger: logger)
+            case .webSocket, .http:
+                return  // the channel handlers run the connection from here on
             case .refused(let http, let error):
                 try await Self.answer(error, on: http)
             }
