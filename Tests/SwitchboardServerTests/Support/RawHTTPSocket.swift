@@ -72,6 +72,9 @@ final class RawHTTPSocket: @unchecked Sendable {
         }
     }
 
+    /// Closes the sending side only, as a client that has said all it will say.
+    func shutdownWrite() { _ = Glibc.shutdown(fd, Int32(SHUT_WR)) }
+
     /// Closes the socket.
     func close() { _ = Glibc.close(fd) }
 }
