@@ -33,7 +33,8 @@ struct RouterDispatch: Sendable {
         }
         response.headers[.date] = HTTPDate.now
         do {
-            try await response.body.write(ChannelResponseWriter(channel: channel, head: response.head))
+            let writer = ChannelResponseWriter(channel: channel, head: response.head, contentLength: response.body.contentLength)
+            try await response.body.write(writer)
         } catch {
             logger.trace("Failed to write a response", metadata: ["error": "\(error)"])
             channel.close(promise: nil)
@@ -41,42 +42,52 @@ struct RouterDispatch: Sendable {
     }
 }
 
-/// Writes a response's parts to its channel: the head goes with the first body part (or the
-/// end), each write is flushed, and a write waits for the socket only while the channel is
-/// not writable, so a slow reader slows its stream down rather than filling memory.
+/// Writes a response's parts to its channel.
+///
+/// A body of known length (every answer but an SSE stream) is in memory already: its parts
+/// are kept and written with the head and the end in one trip to the event loop and one
+/// flush, as Hummingbird's own writer does. A body of unknown length is a stream: each part
+/// is flushed as it comes (the head with the first), and a write waits for the socket only
+/// while the channel is not writable, so a slow reader slows its stream down rather than
+/// filling memory.
 struct ChannelResponseWriter: ResponseBodyWriter {
     let channel: any Channel
-    /// The head, until it is written.
-    private var head: HTTPResponse?
+    /// Flush each part as it comes (a stream), or keep them for ``finish(_:)``.
+    let streams: Bool
+    /// What is still to be written, the head first.
+    private var unsent: [HTTPResponsePart]
 
-    /// A writer for the response that starts with `head`.
-    init(channel: any Channel, head: HTTPResponse) {
+    /// A writer for the response that starts with `head`; `contentLength` nil means a stream.
+    init(channel: any Channel, head: HTTPResponse, contentLength: Int?) {
         self.channel = channel
-        self.head = head
+        self.streams = contentLength == nil
+        self.unsent = [.head(head)]
     }
 
-    /// Writes `buffer` as a body part, after the head when it is the first.
+    /// Writes `buffer` as a body part (a stream's at once; otherwise with the end).
     mutating func write(_ buffer: ByteBuffer) async throws {
+        unsent.append(.body(buffer))
+        guard streams else { return }
         guard channel.isActive else { throw ChannelError.ioOnClosedChannel }
-        let written = send(.body(buffer))
+        let written = send()
         if !channel.isWritable { try await written.get() }
     }
 
-    /// Ends the response, with the head when no body part was written.
+    /// Ends the response, writing whatever is still unsent.
     consuming func finish(_ trailingHeaders: HTTPFields?) async throws {
-        _ = send(.end(trailingHeaders))
+        unsent.append(.end(trailingHeaders))
+        _ = send()
     }
 
-    /// Writes `part` (after the head, if it is still to go) and flushes, in one trip to the
-    /// channel's event loop.
-    private mutating func send(_ part: HTTPResponsePart) -> EventLoopFuture<Void> {
-        let head = self.head
-        self.head = nil
+    /// Writes the unsent parts and flushes, in one trip to the channel's event loop.
+    private mutating func send() -> EventLoopFuture<Void> {
+        let parts = unsent
+        unsent = []
         let channel = self.channel
         let promise = channel.eventLoop.makePromise(of: Void.self)
         channel.eventLoop.execute {
-            if let head { channel.write(HTTPResponsePart.head(head), promise: nil) }
-            channel.writeAndFlush(part, promise: promise)
+            for part in parts.dropLast() { channel.write(part, promise: nil) }
+            channel.writeAndFlush(parts[parts.count - 1], promise: promise)
         }
         return promise.futureResult
     }
