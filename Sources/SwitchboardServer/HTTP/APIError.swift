@@ -1,4 +1,6 @@
+import HTTPTypes
 public import Hummingbird
+import NIOCore
 public import SwitchboardCore
 
 /// An error answered with the contract's JSON body: `{"error":{"code","message",…}}`.
@@ -51,16 +53,33 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
         httpResponse
     }
 
-    /// The response, for paths that answer outside a route (a parked poll).
+    /// The response the router sends.
     var httpResponse: Response {
-        var response = Response.json(json, status: status)
+        let (head, body) = answer
+        return Response(status: head.status, headers: head.headerFields, body: .init(byteBuffer: body))
+    }
+
+    /// ``httpResponse`` for an answer written outside the router, which dates its own
+    /// answers: with `Date`, and `Connection: close` when the connection ends after it (a
+    /// parked poll's failure, a refused upgrade, bytes that are not HTTP/1.1).
+    func unroutedAnswer(closing: Bool) -> (head: HTTPResponse, body: ByteBuffer) {
+        var (head, body) = answer
+        head.headerFields[.date] = HTTPDate.now
+        if closing { head.headerFields[.connection] = "close" }
+        return (head, body)
+    }
+
+    /// The head (JSON, its length, and `Retry-After` or `WWW-Authenticate` where they apply) and the body.
+    private var answer: (head: HTTPResponse, body: ByteBuffer) {
+        let body = ByteBuffer(string: json)
+        var fields: HTTPFields = [.contentType: "application/json", .contentLength: String(body.readableBytes)]
         if let retryAfter {
-            response.headers[.retryAfter] = String(retryAfter)
+            fields[.retryAfter] = String(retryAfter)
         } else if status == .serviceUnavailable {
-            response.headers[.retryAfter] = "1"
+            fields[.retryAfter] = "1"
         }
-        if status == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer" }
-        return response
+        if status == .unauthorized { fields[.wwwAuthenticate] = "Bearer" }
+        return (HTTPResponse(status: status, headerFields: fields), body)
     }
 
     static let shuttingDown = APIError(.serviceUnavailable, code: "shutting_down", message: "The broker is shutting down.")

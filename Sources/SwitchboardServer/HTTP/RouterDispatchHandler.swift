@@ -113,9 +113,7 @@ final class RouterDispatchHandler: ChannelDuplexHandler {
         guard case .end = unwrapOutboundIn(data) else { return context.write(data, promise: promise) }
         responding = false
         if closing || (inputClosed && queued.isEmpty) {
-            let written = promise ?? context.eventLoop.makePromise()
-            written.futureResult.whenComplete { [channel = context.channel] _ in channel.close(promise: nil) }
-            context.write(data, promise: written)
+            context.write(data, promise: closingAfter(promise, context: context))
             return
         }
         context.write(data, promise: promise)
@@ -152,7 +150,7 @@ final class RouterDispatchHandler: ChannelDuplexHandler {
             return
         }
         if case .streaming(let source, _) = reading { source.finish(error) }
-        if case .idle = reading {} else { reading = .idle }
+        reading = .idle
         queued.append(.invalid)
         takeQueued(context: context)
     }
@@ -271,17 +269,17 @@ final class RouterDispatchHandler: ChannelDuplexHandler {
     private func answerInvalid(context: ChannelHandlerContext) {
         closing = true
         responding = true
-        let error = APIError(.badRequest, code: "invalid_request", message: "The request is not valid HTTP/1.1.")
-        let body = ByteBuffer(string: error.json)
-        var head = error.httpResponse.head
-        head.headerFields[.contentLength] = String(body.readableBytes)
-        head.headerFields[.connection] = "close"
-        head.headerFields[.date] = HTTPDate.now
-        let written = context.eventLoop.makePromise(of: Void.self)
-        written.futureResult.whenComplete { [channel = context.channel] _ in channel.close(promise: nil) }
+        let (head, body) = APIError(.badRequest, code: "invalid_request", message: "The request is not valid HTTP/1.1.").unroutedAnswer(closing: true)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(body)), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: written)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: closingAfter(nil, context: context))
+    }
+
+    /// `promise` (or a new one) for a connection's last write, which closes it once written.
+    private func closingAfter(_ promise: EventLoopPromise<Void>?, context: ChannelHandlerContext) -> EventLoopPromise<Void> {
+        let written = promise ?? context.eventLoop.makePromise()
+        written.futureResult.whenComplete { [channel = context.channel] _ in channel.close(promise: nil) }
+        return written
     }
 
     private func connectionEnded() {
@@ -293,9 +291,12 @@ final class RouterDispatchHandler: ChannelDuplexHandler {
 
     /// Whether the request's `Connection` field says `close`.
     static func asksToClose(_ head: HTTPRequest) -> Bool {
-        head.headerFields[values: .connection].contains { value in
-            value.split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces).lowercased() == "close" }
-        }
+        head.headerFields[values: .connection].contains(where: saysClose)
+    }
+
+    /// Whether one `Connection` value lists the `close` option.
+    static func saysClose(_ value: String) -> Bool {
+        value.split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces).lowercased() == "close" }
     }
 }
 

@@ -210,11 +210,7 @@ final class PollParkingHandler: ChannelDuplexHandler, RemovableChannelHandler, L
             parked.routes.record(answer)
             finish(head: answer.head, body: answer.body, wire: answer.wire)
         } catch {
-            let failure = APIError(error)
-            var head = failure.httpResponse.head
-            let body = ByteBuffer(string: failure.json)
-            head.headerFields[.contentLength] = String(body.readableBytes)
-            head.headerFields[.date] = HTTPDate.now
+            let (head, body) = APIError(error).unroutedAnswer(closing: false)
             finish(head: head, body: body, wire: nil)
         }
     }

@@ -148,10 +148,7 @@ struct BrokerChannel: ServerChildChannel {
 
     /// Writes `error` as the contract's JSON with its status, and closes the connection.
     private static func answer(_ error: APIError, on http: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>) async throws {
-        let body = ByteBuffer(string: error.json)
-        var head = error.httpResponse.head
-        head.headerFields[.contentLength] = String(body.readableBytes)
-        head.headerFields[.connection] = "close"
+        let (head, body) = error.unroutedAnswer(closing: true)
         try await http.executeThenClose { _, outbound in
             try await outbound.write(contentsOf: [.head(head), .body(body), .end(nil)])
         }
