@@ -49,7 +49,7 @@ struct LoopPublisher: Sendable {
                 case .transferEncoding, .expect:
                     return nil
                 case .connection:
-                    if field.value.lowercased().contains("close") { return nil }
+                    if RouterDispatchHandler.saysClose(field.value) { return nil }
                 default:
                     continue
                 }

@@ -60,7 +60,7 @@ struct PublishRoutes<Context: RemoteAddressContext>: Sendable {
                 throw APIError(error.status, code: error.code, message: "Entry \(index): \(error.message)", index: index)
             }
         }
-        try rateLimiter.take(batch.count, for: rateKey(principal, context))
+        try rateLimiter.take(batch.count, for: rateKey(principal, remote: context.remoteAddress))
         do throws(BatchError) {
             let receipts = try await engine.publish(batch: batch)
             return .json("{\"results\":[" + receipts.map(Self.json).joined(separator: ",") + "]}")
@@ -93,10 +93,6 @@ struct PublishRoutes<Context: RemoteAddressContext>: Sendable {
     }
 
     /// Whose bucket a publish is counted in: the credential, or for anonymous callers the IP address.
-    private func rateKey(_ principal: Principal, _ context: Context) -> String {
-        rateKey(principal, remote: context.remoteAddress)
-    }
-
     private func rateKey(_ principal: Principal, remote: String) -> String {
         principal.isAnonymous ? "ip:" + Connection.ip(of: remote) : principal.name
     }

@@ -12,19 +12,25 @@ struct RejectionLogMiddleware<Context: RemoteAddressContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as APIError {
-            logger.info("request rejected", metadata: metadata(request, context, [
-                "status": "\(error.status.code)", "code": "\(error.code)", "reason": "\(error.message)",
-            ]))
+            Self.logRejection(error, of: request, remote: context.remoteAddress, logger: logger)
             throw error
         } catch {
-            logger.warning("request failed", metadata: metadata(request, context, ["error": "\(String(describing: type(of: error)))"]))
+            logger.warning("request failed", metadata: Self.metadata(request, remote: context.remoteAddress, ["error": "\(String(describing: type(of: error)))"]))
             throw error
         }
     }
 
-    private func metadata(_ request: Request, _ context: Context, _ extra: Logger.Metadata) -> Logger.Metadata {
+    /// The line for `request` answered with `error`; also logged by the paths that answer
+    /// outside the router (a refused WebSocket upgrade).
+    static func logRejection(_ error: APIError, of request: Request, remote: String, logger: Logger) {
+        logger.info("request rejected", metadata: metadata(request, remote: remote, [
+            "status": "\(error.status.code)", "code": "\(error.code)", "reason": "\(error.message)",
+        ]))
+    }
+
+    private static func metadata(_ request: Request, remote: String, _ extra: Logger.Metadata) -> Logger.Metadata {
         var metadata: Logger.Metadata = [
-            "method": "\(request.method)", "path": "\(request.uri.path)", "remote": "\(context.remoteAddress)",
+            "method": "\(request.method)", "path": "\(request.uri.path)", "remote": "\(remote)",
         ]
         metadata.merge(extra) { $1 }
         return metadata

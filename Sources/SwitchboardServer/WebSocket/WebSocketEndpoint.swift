@@ -58,10 +58,7 @@ struct WebSocketEndpoint: Sendable {
             if let subprotocol = accepted.upgrade.subprotocol { headers[.secWebSocketProtocol] = subprotocol }
             return .success((accepted, headers))
         } catch {
-            logger.info("request rejected", metadata: [
-                "method": "\(request.method)", "path": "\(request.uri.path)", "remote": "\(remote)",
-                "status": "\(error.status.code)", "code": "\(error.code)", "reason": "\(error.message)",
-            ])
+            RejectionLogMiddleware<BrokerRequestContext>.logRejection(error, of: request, remote: remote, logger: logger)
             return .failure(error)
         }
     }
