@@ -44,13 +44,16 @@ public struct Broker: Sendable {
     ///
     /// - Parameter onListening: called once the server accepts connections, with the host and real port.
     public func services(onListening: @escaping @Sendable (_ host: String, _ port: Int) async -> Void = { _, _ in }) -> [any Service] {
-        let responder = makeRouter().buildResponder()
+        let polls = pollRoutes
+        let responder = makeRouter(polls: polls).buildResponder()
         let host = configuration.host
+        let http = HTTP1ConnectionHandler.Services(
+            dispatch: RouterDispatch(responder: responder, polls: polls, logger: logger), publisher: publisher,
+            headerTimeout: .milliseconds(Int64(configuration.headerTimeoutSeconds * 1000)), state: state
+        )
         let app = Application(
             responder: responder,
-            server: BrokerChannel.builder(
-                dispatch: RouterDispatch(responder: responder, logger: logger), webSocket: webSocketEndpoint, publisher: LoopPublisher(routes: publishRoutes, engine: engine), maxFrameSize: configuration.maxClientFrameBytes
-            ),
+            server: BrokerChannel.builder(http: http, webSocket: webSocketEndpoint, maxFrameSize: configuration.maxClientFrameBytes),
             configuration: .init(address: .hostname(host, port: configuration.port), serverName: nil),
             onServerRunning: { channel in
                 await onListening(host, channel.localAddress?.port ?? 0)
@@ -74,9 +77,24 @@ public struct Broker: Sendable {
         )
     }
 
-    /// `POST /v1/topics/{topic}` and `POST /v1/publish`, for the router and the event-loop publish path.
+    /// The one path of a single event's publish, for the event loop and the route.
+    var publisher: EventPublisher {
+        EventPublisher(engine: engine, state: state, access: access, rateLimiter: publishLimiter, maxPayloadBytes: configuration.engine.maxPayloadBytes, logger: logger)
+    }
+
+    /// `POST /v1/topics/{topic}` and `POST /v1/publish`.
     var publishRoutes: PublishRoutes<BrokerRequestContext> {
-        PublishRoutes(engine: engine, state: state, maxPayloadBytes: configuration.engine.maxPayloadBytes, access: access, rateLimiter: publishLimiter)
+        PublishRoutes(
+            engine: engine, state: state, maxPayloadBytes: configuration.engine.maxPayloadBytes, access: access, rateLimiter: publishLimiter, publisher: publisher
+        )
+    }
+
+    /// `GET /v1/poll` and the history route (one set per broker: its answer cache and timeouts are shared).
+    var pollRoutes: PollRoutes {
+        PollRoutes(
+            engine: engine, state: state, access: access, pool: engine.compressor, waitingPolls: waitingPolls, answers: PollAnswerCache(), metrics: metrics,
+            timeouts: ReaderTimeouts()
+        )
     }
 
     /// Bounds the WebSocket and SSE connections, in total and per IP address; check before accepting one.
@@ -84,7 +102,7 @@ public struct Broker: Sendable {
         ConnectionLimiter(state: state, maxTotal: configuration.maxConnections, maxPerIP: configuration.maxConnectionsPerIP)
     }
 
-    func makeRouter() -> Router<BrokerRequestContext> {
+    func makeRouter(polls: PollRoutes) -> Router<BrokerRequestContext> {
         let router = Router(context: BrokerRequestContext.self)
         router.add(middleware: RejectionLogMiddleware(logger: logger))
         router.add(middleware: JSONErrorMiddleware(knownPaths: Self.isKnownPath))
@@ -94,11 +112,7 @@ public struct Broker: Sendable {
         }
         publishRoutes.register(on: router)
         webSocketEndpoint.register(on: router)
-        PollRoutes(
-            engine: engine, state: state, access: access, pool: engine.compressor, waitingPolls: waitingPolls, answers: PollAnswerCache(), metrics: metrics,
-            timeouts: ReaderTimeouts()
-        )
-            .register(on: router)
+        polls.register(on: router)
         SSERoutes(engine: engine, state: state, access: access, connectionLimiter: connectionLimiter, heartbeat: .milliseconds(Int64(configuration.sseHeartbeatSeconds * 1000)), metrics: metrics, logger: logger)
             .register(on: router)
         AdminRoutes(report: report, access: access).register(on: router)

@@ -38,6 +38,55 @@ final class BrokerState: Sendable {
 
     private let draining = Atomic<Bool>(false)
     private let registry = Mutex(Registry())
+    /// HTTP connections reading or answering a request, and who waits for the broker to fall quiet.
+    private struct Busy {
+        var count = 0
+        var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        var nextWaiter: UInt64 = 0
+    }
+
+    private let busy = Mutex(Busy())
+
+    /// An HTTP connection started (`+1`) or finished (`-1`) reading or answering a request.
+    func requestsInFlight(_ delta: Int) {
+        let waiters = busy.withLock { busy in
+            busy.count += delta
+            return takeWaitersIfQuiet(&busy)
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Waits until no connection is open and no request is in flight, or the task is cancelled.
+    func quiet() async {
+        let id = busy.withLock { busy in
+            busy.nextWaiter += 1
+            return busy.nextWaiter
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let ready = busy.withLock { busy in
+                    busy.waiters[id] = continuation
+                    return Task.isCancelled ? busy.waiters.removeValue(forKey: id).map { [$0] } ?? [] : takeWaitersIfQuiet(&busy)
+                }
+                for waiter in ready { waiter.resume() }
+            }
+        } onCancel: {
+            busy.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
+        }
+    }
+
+    /// The waiters to resume when nothing is open or in flight (taken out of `busy`).
+    private func takeWaitersIfQuiet(_ busy: inout Busy) -> [CheckedContinuation<Void, Never>] {
+        guard busy.count == 0, !busy.waiters.isEmpty, connectionCount == 0 else { return [] }
+        defer { busy.waiters = [:] }
+        return Array(busy.waiters.values)
+    }
+
+    /// Wakes ``quiet()`` waiters once the last connection went.
+    private func connectionsChanged() {
+        let waiters = busy.withLock { takeWaitersIfQuiet(&$0) }
+        for waiter in waiters { waiter.resume() }
+    }
 
     /// Whether a shutdown has begun; new work is refused with 503.
     var isDraining: Bool { draining.load(ordering: .acquiring) }
@@ -77,6 +126,7 @@ final class BrokerState: Sendable {
     /// Forgets a connection that ended.
     func unregister(_ connection: Connection) {
         registry.withLock { $0.remove(connection) }
+        connectionsChanged()
     }
 
     /// Starts draining: refuse new work and close every connection (WebSockets with 1001,

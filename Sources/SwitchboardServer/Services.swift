@@ -18,7 +18,8 @@ struct IdleTopicSweeper: Service {
 }
 
 /// Waits for graceful shutdown, then drains: refuse new work, close WebSockets with 1001,
-/// and wait until they are gone or the drain timeout passes.
+/// answer waiting polls, end SSE streams, and wait — on a signal, not a timer — until every
+/// connection is gone and every HTTP request in flight is answered, or the drain timeout passes.
 struct DrainService: Service {
     let state: BrokerState
     let timeout: Duration
@@ -28,10 +29,11 @@ struct DrainService: Service {
         try? await gracefulShutdown()
         logger.info("draining", metadata: ["connections": "\(state.connectionCount)"])
         state.beginDrain()
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: timeout)
-        while state.connectionCount > 0, clock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { [state] in await state.quiet() }
+            group.addTask { [timeout] in try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
         }
         logger.info("drained", metadata: ["connections_left": "\(state.connectionCount)"])
     }

@@ -25,7 +25,7 @@ import Testing
             let socket = try RawHTTPSocket(port: broker.port)
             defer { socket.close() }
             let payload = String((0..<300_000).map { Character(UnicodeScalar(UInt8(97 + $0 % 26))) })
-            try #require(payload.utf8.count > RouterDispatchHandler.smallBodyBytes)
+            try #require(payload.utf8.count > HTTP1ConnectionHandler.smallBodyBytes)
             try socket.send(chunkedPost("big", payload) + "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
             let text = await socket.received(until: { rawAnswers($0).count == 2 && $0.hasSuffix("}") })
             let answers = rawAnswers(text)

@@ -52,14 +52,33 @@ public struct BatchError: Error, Sendable, Equatable {
     public var error: EngineError
 }
 
-/// The topic engine: topics, their buffers and fan-out, behind one small interface.
+/// The topic engine: topics, their buffers and fan-out, behind one seam that every transport
+/// uses and that two engines fill — the in-memory one of a single process, and one whose
+/// topics live in Redis and are shared by several nodes.
 ///
-/// The in-memory engine implements it today; an engine sharing topics between broker nodes
-/// through Redis (Streams for history, pub/sub for live fan-out) can implement it later
-/// without touching the transports.
+/// The contract of the seam:
+/// - **Ordering.** A topic's events get consecutive seqs from 1 in one epoch; a publish
+///   returns only once its event is stored (its receipt names the seq), and a batch is stored
+///   whole or not at all. Whatever an engine hands a subscriber or reader of one topic is in
+///   seq order, each event once, with a ``Gap`` for every hole.
+/// - **What may wait.** Every `async` requirement may suspend: on a lock, or on the network
+///   (an engine in Redis waits for it on publish, subscribe, read and watch). None blocks a
+///   thread. An engine that can answer without suspending says so through ``immediate``,
+///   and only then do transports run its work on their event loops.
+/// - **Who owns fan-out.** The engine. A subscriber handed to ``subscribe(_:topic:from:id:)``
+///   gets `subscribed`, its replay and every later event or gap of the topic queued on it by
+///   the engine, from whatever node published them, and encoded (and compressed) once per
+///   batch for all its local subscribers; transports only write what is queued. Readers
+///   (poll, SSE) read with ``read(topic:from:limit:create:)`` and wait with
+///   ``watch(_:topic:epoch:after:)``.
+/// - **Refusals** are ``EngineError``s (``BatchError`` for a batch); an engine whose store is
+///   unreachable refuses with `engine_unavailable`.
 public protocol TopicEngine: Sendable {
     /// The engine's counters.
     var stats: EngineStats { get }
+    /// The same engine's operations that never suspend, or nil when its work waits on
+    /// something (the network): a declared capability, not something to find by casting.
+    var immediate: (any ImmediateTopicOperations)? { get }
     /// Publishes one event.
     func publish(_ request: PublishRequest) async throws(EngineError) -> PublishReceipt
     /// Publishes every event or none; the error names the first bad entry.

@@ -32,6 +32,8 @@ public struct BrokerConfiguration: Sendable, Equatable {
     public var maxWaitingPolls: Int
     /// Seconds between heartbeat comments on an idle SSE stream.
     public var sseHeartbeatSeconds: Double
+    /// Seconds a request head (request line and header fields) may take to arrive; then the connection closes.
+    public var headerTimeoutSeconds: Double
     /// Serve anyone on a non-loopback address although no credentials are configured.
     public var allowAnonymous: Bool
     /// Who may publish, subscribe and administer (tokens and JWT keys).
@@ -82,6 +84,7 @@ public struct BrokerConfiguration: Sendable, Equatable {
         publishBurst: Int = 0,
         maxWaitingPolls: Int = 20_000,
         sseHeartbeatSeconds: Double = 15,
+        headerTimeoutSeconds: Double = 10,
         allowAnonymous: Bool = false,
         credentials: Credentials = .init()
     ) {
@@ -100,6 +103,7 @@ public struct BrokerConfiguration: Sendable, Equatable {
         self.publishBurst = publishBurst
         self.maxWaitingPolls = maxWaitingPolls
         self.sseHeartbeatSeconds = sseHeartbeatSeconds
+        self.headerTimeoutSeconds = headerTimeoutSeconds
         self.allowAnonymous = allowAnonymous
         self.credentials = credentials
     }

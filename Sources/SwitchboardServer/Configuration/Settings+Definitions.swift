@@ -27,6 +27,7 @@ extension Settings {
         int("publish_burst", "Events a credential may publish at once above publish_rate; 0 means one second's worth (default 0).", 0...100_000_000) { $0.publishBurst = $1 },
         int("max_waiting_polls", "Most long-polls waiting at once; more answer 429 (default 20000).", 1...1_000_000) { $0.maxWaitingPolls = $1 },
         int("sse_heartbeat_seconds", "Seconds between keep-alive comments on an idle SSE stream (default 15).", 1...3600) { $0.sseHeartbeatSeconds = Double($1) },
+        int("header_timeout", "Seconds a request head may take to arrive before the connection is closed (default 10).", 1...3600) { $0.headerTimeoutSeconds = Double($1) },
         flag("allow_anonymous", "Serve a non-loopback address without credentials.") { $0.allowAnonymous = $1 },
         text("admin_token", "Static token that may do everything (publish, subscribe, admin, metrics).") { $0.credentials.adminToken = $1 },
         Definition(name: "publish_token", help: "Static token that may publish to any topic and nothing else (repeatable).", isFlag: false, isList: true) { configuration, values throws(ConfigurationError) in

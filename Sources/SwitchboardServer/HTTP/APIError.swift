@@ -83,6 +83,11 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
     }
 
     static let shuttingDown = APIError(.serviceUnavailable, code: "shutting_down", message: "The broker is shutting down.")
+
+    /// A body over `limit` bytes.
+    static func payloadTooLarge(limit: Int) -> APIError {
+        APIError(.contentTooLarge, code: "payload_too_large", message: "The body is over the limit of \(limit) bytes.")
+    }
 }
 
 extension Response {

@@ -5,33 +5,84 @@ import Logging
 import NIOCore
 import NIOHTTPTypes
 
-/// Runs Hummingbird's router for one request, in a task of its own that ends with the
-/// response, and writes the response on the request's channel.
+/// What a route answers a request with; never a placeholder.
+enum RouteResult: Sendable {
+    /// A response. One of unknown length (an SSE stream) is written as it comes.
+    case response(Response)
+    /// A poll that found nothing: its connection keeps it until its waiter fires.
+    case park(PollWait)
+}
+
+/// Runs the routes for one request, in a task of its own that ends with the answer, and
+/// writes the answer on the request's channel or hands a parked poll to its connection.
 ///
-/// This is what Hummingbird's `Application` and `HTTPChannelHandler.handleHTTP` do for a
-/// connection, done per request instead (see ``RouterDispatchHandler``): an error the router
-/// lets through is a 500 with an empty body, every response gets a `Date`, and each request
-/// logs with its own `hb.request.id`. Written here because Hummingbird's response writer
-/// only writes to a `NIOAsyncChannel`, which would hold a task per connection again.
+/// A `GET /v1/poll` goes to ``PollRoutes`` directly, which may park it; everything else goes
+/// through Hummingbird's router and its middleware. This does what Hummingbird's
+/// `Application` and `HTTPChannelHandler.handleHTTP` do per connection, per request instead:
+/// an error the routes let through is a 500 with an empty body, every response gets a `Date`,
+/// and each request logs with its own `hb.request.id`. (Hummingbird's response writer only
+/// writes to a `NIOAsyncChannel`, which would hold a task per connection.)
 struct RouterDispatch: Sendable {
     /// The router, with its middleware.
     let responder: RouterResponder<BrokerRequestContext>
+    /// The long-poll route, which may park.
+    let polls: PollRoutes
     let logger: Logger
 
-    /// Answers `request`, which arrived on `channel`. A response that cannot be written
-    /// (the client went away, a stream failed half-way) closes the connection.
-    func serve(_ request: Request, on channel: any Channel) async {
+    /// What the routes answer `request`.
+    func route(_ request: Request, context: BrokerRequestContext) async -> RouteResult {
+        do {
+            if request.method == .get, request.uri.path == "/v1/poll" {
+                do {
+                    switch try await polls.poll(request, context, mayPark: true) {
+                    case .answer(let response): return .response(response)
+                    case .park(let wait): return .park(wait)
+                    }
+                } catch let error as APIError {
+                    RejectionLogMiddleware<BrokerRequestContext>.logRejection(error, of: request, remote: context.remoteAddress, logger: context.logger)
+                    return .response(error.httpResponse)
+                }
+            }
+            return .response(try await responder.respond(to: request, context: context))
+        } catch {
+            context.logger.debug("Unrecognised Error", metadata: ["error.type": "\(error)"])
+            return .response(Response(status: .internalServerError, body: .init()))
+        }
+    }
+
+    /// Answers `request`, the `id`th of its connection, which arrived on `channel`: the
+    /// handler learns what the answer is, and a response is written. A response that cannot
+    /// be written (the client went away, a stream failed half-way) closes the connection.
+    func serve(_ request: Request, id: UInt64, on channel: any Channel, handler: NIOLoopBound<HTTP1ConnectionHandler>) async {
         var logger = self.logger
         logger[metadataKey: "hb.request.id"] = .stringConvertible(RequestID())
         let context = BrokerRequestContext(source: .init(channel: channel, logger: logger))
-        var response: Response
-        do {
-            response = try await responder.respond(to: request, context: context)
-        } catch {
-            logger.debug("Unrecognised Error", metadata: ["error.type": "\(error)"])
-            response = Response(status: .internalServerError, body: .init())
+        switch await route(request, context: context) {
+        case .park(let wait):
+            let polls = self.polls
+            handler.eventLoop.execute { handler.value.routeParked(wait, routes: polls, request: id) }
+        case .response(let response):
+            await write(response, id: id, on: channel, handler: handler, logger: logger)
         }
+    }
+
+    /// Answers a poll that could not park (another is parked on its connection) from its task.
+    func serveWaiting(_ wait: PollWait, routes: PollRoutes, id: UInt64, on channel: any Channel, handler: NIOLoopBound<HTTP1ConnectionHandler>) async {
+        let response: Response
+        do throws(APIError) {
+            response = try await routes.waitInTask(wait)
+        } catch {
+            response = error.httpResponse
+        }
+        await write(response, id: id, on: channel, handler: handler, logger: logger)
+    }
+
+    private func write(_ response: Response, id: UInt64, on channel: any Channel, handler: NIOLoopBound<HTTP1ConnectionHandler>, logger: Logger) async {
+        var response = response
         response.headers[.date] = HTTPDate.now
+        if response.body.contentLength == nil {
+            handler.eventLoop.execute { handler.value.routeStreams(request: id) }
+        }
         do {
             let writer = ChannelResponseWriter(channel: channel, head: response.head, contentLength: response.body.contentLength)
             try await response.body.write(writer)

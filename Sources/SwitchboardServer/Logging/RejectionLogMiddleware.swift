@@ -1,3 +1,4 @@
+import HTTPTypes
 import Hummingbird
 import Logging
 
@@ -23,14 +24,25 @@ struct RejectionLogMiddleware<Context: RemoteAddressContext>: RouterMiddleware {
     /// The line for `request` answered with `error`; also logged by the paths that answer
     /// outside the router (a refused WebSocket upgrade).
     static func logRejection(_ error: APIError, of request: Request, remote: String, logger: Logger) {
-        logger.info("request rejected", metadata: metadata(request, remote: remote, [
+        logRejection(error, method: request.method, path: request.uri.path, remote: remote, logger: logger)
+    }
+
+    /// ``logRejection(_:of:remote:logger:)`` by the request's method and path (`path` may
+    /// still hold a query, which is cut off here).
+    static func logRejection(_ error: APIError, method: HTTPRequest.Method, path: String, remote: String, logger: Logger) {
+        let path = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? path
+        logger.info("request rejected", metadata: metadata(method: method, path: path, remote: remote, [
             "status": "\(error.status.code)", "code": "\(error.code)", "reason": "\(error.message)",
         ]))
     }
 
     private static func metadata(_ request: Request, remote: String, _ extra: Logger.Metadata) -> Logger.Metadata {
+        metadata(method: request.method, path: request.uri.path, remote: remote, extra)
+    }
+
+    private static func metadata(method: HTTPRequest.Method, path: String, remote: String, _ extra: Logger.Metadata) -> Logger.Metadata {
         var metadata: Logger.Metadata = [
-            "method": "\(request.method)", "path": "\(request.uri.path)", "remote": "\(remote)",
+            "method": "\(method)", "path": "\(path)", "remote": "\(remote)",
         ]
         metadata.merge(extra) { $1 }
         return metadata

@@ -25,8 +25,8 @@ struct PollBatch: Sendable {
 /// position in each so that following its cursors never loses or repeats an event.
 struct PollReader: Sendable {
     let engine: any TopicEngine
-    /// The same engine when it reads without suspending (see ``readNow(limit:)``).
-    let direct: (any SynchronousTopicReads)?
+    /// The same engine's reads that never suspend, when it has them (see ``readNow(limit:)``).
+    let direct: (any ImmediateTopicOperations)?
     let topics: [String]
     private var starts: [String: StartPosition]
     /// The reader's position after the last read; nil before the first.
@@ -34,10 +34,13 @@ struct PollReader: Sendable {
 
     init(engine: any TopicEngine, query: ReadQuery) {
         self.engine = engine
-        self.direct = engine as? any SynchronousTopicReads
+        self.direct = engine.immediate
         self.topics = query.topics
         self.starts = query.starts
     }
+
+    /// Whether the engine reads without suspending, so the reader can be answered on its event loop.
+    var canReadNow: Bool { direct != nil }
 
     /// Reads at most `limit` events past the reader's position, never waiting, and moves past them.
     mutating func read(limit: Int) async throws(EngineError) -> PollBatch {
@@ -51,9 +54,9 @@ struct PollReader: Sendable {
     }
 
     /// ``read(limit:)`` without suspending, for a poll answered on its event loop; only when
-    /// ``direct`` is set.
+    /// ``direct`` is set (``canReadNow``): without it, it reads nothing.
     mutating func readNow(limit: Int) throws(EngineError) -> PollBatch {
-        guard let direct else { preconditionFailure("readNow needs an engine that reads without suspending") }
+        guard let direct else { return PollBatch(cursor: cursor ?? Cursor(positions: [])) }
         var reads: [TopicRead] = []
         for topic in topics {
             guard let read = try direct.readNow(topic: topic, from: starts[topic] ?? .live, limit: limit, create: true) else { continue }
@@ -102,7 +105,8 @@ struct PollReader: Sendable {
             }
             watched.append(position.topic)
         }
-        let wake = moved ? waiter.take() : await waiter.wait()
+        // A client that goes away cancels its request's task: the wait ends as if closed.
+        let wake = moved ? waiter.take() : await withTaskCancellationHandler { await waiter.wait() } onCancel: { waiter.fire(closed: true) }
         for topic in watched { await engine.unwatch(waiter, topic: topic) }
         return wake
     }

@@ -7,13 +7,14 @@ import SwitchboardCore
 /// `GET /v1/poll` (long-poll over several topics) and `GET /v1/topics/{topic}/events` (history).
 ///
 /// A waiting poll holds no thread and, normally, no task: the route checks the request, reads
-/// once and, finding nothing, parks the poll on its connection (``PollParkingHandler``),
-/// leaving a ``TopicWaiter`` on its topics and its deadline in ``ReaderTimeouts``. The next
-/// event, the timeout, a drain or an operator fires the waiter, and the answer is read,
-/// encoded (once for every poll at the same position) and written on the connection's
-/// event loop. Where it cannot park, the route waits in its task and answers the same way.
+/// once and, finding nothing, answers ``PollOutcome/park(_:)``, and its connection
+/// (``HTTP1ConnectionHandler``) keeps it, leaving a ``TopicWaiter`` on its topics and its
+/// deadline in ``ReaderTimeouts``. The next event, the timeout, a drain or an operator fires
+/// the waiter, and the answer is read, encoded (once for every poll at the same position) and
+/// written on the connection's event loop. Where it cannot park (a `HEAD`, or an engine whose
+/// reads suspend), the route waits in its task and answers the same way.
 struct PollRoutes: Sendable {
-    let engine: any SynchronousTopicReads
+    let engine: any TopicEngine
     let state: BrokerState
     let access: AccessControl
     let pool: CompressorPool
@@ -23,13 +24,29 @@ struct PollRoutes: Sendable {
     /// The deadlines of waiting polls.
     let timeouts: ReaderTimeouts
 
-    /// Adds the routes to `router`.
+    /// What a poll request comes to.
+    enum PollOutcome: Sendable {
+        /// An answer now (something was there, or the poll waited in its task).
+        case answer(Response)
+        /// Nothing yet: the connection keeps the poll until its waiter fires.
+        case park(PollWait)
+    }
+
+    /// Adds the routes to `router`. (A `GET /v1/poll` is taken before the router by
+    /// ``RouterDispatch``, which may park it; the router's route answers the rest, `HEAD`.)
     func register(on router: Router<BrokerRequestContext>) {
-        router.get("/v1/poll") { request, context in try await poll(request, context) }
+        router.get("/v1/poll") { request, context in
+            switch try await poll(request, context, mayPark: false) {
+            case .answer(let response): return response
+            case .park: throw APIError(.internalServerError, code: "internal_error", message: "A poll that may not park was parked.")
+            }
+        }
         router.get("/v1/topics/:topic/events") { request, context in try await history(request, context) }
     }
 
-    private func poll(_ request: Request, _ context: BrokerRequestContext) async throws -> Response {
+    /// Answers a poll, or with `mayPark` (and an engine that reads without suspending) hands
+    /// back a poll that found nothing, to be parked on its connection.
+    func poll(_ request: Request, _ context: BrokerRequestContext, mayPark: Bool) async throws -> PollOutcome {
         let (_, query) = try await ReadQuery.authorized(request, state: state, access: access)
         guard waitingPolls.enter() else {
             throw APIError(.tooManyRequests, code: "limit_reached", message: "The broker holds its maximum of \(waitingPolls.limit) waiting polls; try again shortly.")
@@ -42,20 +59,28 @@ struct PollRoutes: Sendable {
             acceptEncoding: request.headers[.acceptEncoding]
         )
         do throws(EngineError) {
-            let batch = try wait.reader.readNow(limit: query.limit)
+            let batch = wait.reader.canReadNow ? try wait.reader.readNow(limit: query.limit) : try await wait.reader.read(limit: query.limit)
             guard batch.isEmpty else {
                 end(wait)
-                return response(encode(batch, acceptEncoding: wait.acceptEncoding, wire: false))
+                return .answer(response(encode(batch, acceptEncoding: wait.acceptEncoding, wire: false)))
             }
             wait.key = sharingKey(wait)
             timeouts.add(waiter, deadline: .now() + TimeAmount(query.timeout), loop: context.eventLoop)
-            // A HEAD request gets the head only, which Hummingbird makes of the route's response.
-            if request.method == .get, await PollParkingHandler.park(wait, routes: self, on: context.channel) {
-                return PollParkingHandler.placeholder
-            }
+            if mayPark, wait.reader.canReadNow { return .park(wait) }
+        } catch {
+            end(wait)
+            throw APIError(error)
+        }
+        return .answer(try await waitInTask(wait))
+    }
+
+    /// Waits in the calling task until `wait`'s waiter fires with something to answer, and answers.
+    func waitInTask(_ wait: PollWait) async throws(APIError) -> Response {
+        var wait = wait
+        do throws(EngineError) {
             while true {
-                let wake = await wait.reader.wait(waiter)
-                if let answer = try answer(&wait, after: wake) {
+                let wake = await wait.reader.wait(wait.waiter)
+                if let answer = try await answerInTask(&wait, after: wake) {
                     end(wait)
                     return response(answer)
                 }
@@ -66,14 +91,24 @@ struct PollRoutes: Sendable {
         }
     }
 
-    /// What follows a wake-up of `wait`: the answer to send, or nil when there is nothing new
-    /// yet and the poll waits again. Polls woken by a publish at the same position share one answer.
+    /// What follows a wake-up of `wait`, read without suspending (a parked poll, on its event
+    /// loop): the answer to send, or nil when there is nothing new yet and the poll waits
+    /// again. Polls woken by a publish at the same position share one answer.
     func answer(_ wait: inout PollWait, after wake: TopicWaiter.Wake) throws(EngineError) -> PollAnswerCache.Answer? {
-        if wake.closed {
-            return encode(try wait.reader.readNow(limit: wait.limit), acceptEncoding: wait.acceptEncoding, wire: true)
-        }
-        if let shared = answers.lookup(wait.key) { return shared }
-        let batch = try wait.reader.readNow(limit: wait.limit)
+        if !wake.closed, let shared = answers.lookup(wait.key) { return shared }
+        return settle(&wait, try wait.reader.readNow(limit: wait.limit), closed: wake.closed)
+    }
+
+    /// ``answer(_:after:)`` for a poll waiting in its task, whatever the engine.
+    private func answerInTask(_ wait: inout PollWait, after wake: TopicWaiter.Wake) async throws(EngineError) -> PollAnswerCache.Answer? {
+        if !wake.closed, let shared = answers.lookup(wait.key) { return shared }
+        return settle(&wait, try await wait.reader.read(limit: wait.limit), closed: wake.closed)
+    }
+
+    /// The answer a read after a wake-up gives: a closed poll answers what it has; an open one
+    /// answers something new (shared with the polls at the same position) or waits again.
+    private func settle(_ wait: inout PollWait, _ batch: PollBatch, closed: Bool) -> PollAnswerCache.Answer? {
+        if closed { return encode(batch, acceptEncoding: wait.acceptEncoding, wire: true) }
         guard !batch.isEmpty else {
             wait.key = sharingKey(wait)
             return nil
@@ -108,7 +143,7 @@ struct PollRoutes: Sendable {
         var head = HTTPCompression.response(body, coding: coding).head
         if wire { head.headerFields[.date] = HTTPDate.now }
         return PollAnswerCache.Answer(
-            head: head, wire: wire ? PollParkingHandler.wire(head, body: body) : nil, body: body, coding: coding, uncompressedBytes: json.readableBytes, events: batch.events.count,
+            head: head, wire: wire ? HTTPWire.encode(head, body: body) : nil, body: body, coding: coding, uncompressedBytes: json.readableBytes, events: batch.events.count,
             gaps: batch.gaps.count, oldestTimestamp: batch.events.map(\.event.ts).min()
         )
     }

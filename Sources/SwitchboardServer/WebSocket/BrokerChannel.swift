@@ -8,60 +8,53 @@ import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 import NIOWebSocket
 
-/// Each accepted connection: HTTP/1.1 for Hummingbird's router, or a WebSocket upgrade on
-/// `/v1/ws` run by a ``WebSocketConnectionHandler``.
+/// Each accepted connection: HTTP/1.1, run by an ``HTTP1ConnectionHandler``, or a WebSocket
+/// upgrade on `/v1/ws` run by a ``WebSocketConnectionHandler``.
 ///
 /// Modelled on HummingbirdWebSocket's `HTTP1WebSocketUpgradeChannel`, with differences that
-/// are the reason it exists: a connection leaves Hummingbird's per-connection task as soon as
-/// its first request says what it is, and lives on as NIO handlers that hold no task while
-/// idle (a WebSocket in its ``WebSocketConnectionHandler``; HTTP/1 in the poll, publish and
-/// ``RouterDispatchHandler`` handlers, which start a task per request for the router), and a
-/// refused upgrade is answered with the refusal's real status and JSON error instead of an
-/// empty 400. (NIO does not pass a refused upgrade request on to the HTTP handlers, so the
-/// refusal is written here, and the connection closed after it.)
+/// are the reason it exists: a connection leaves Hummingbird's per-connection task at once
+/// and lives on as NIO handlers that hold no task while idle, and a refused upgrade is
+/// answered with the refusal's real status and JSON error instead of an empty 400.
+///
+/// The connection handler is in the pipeline from the start, behind NIO's upgrade handler, so
+/// that the first request's head is timed and bytes that are not HTTP get their 400 like any
+/// later request's; it leaves the pipeline when an upgrade is accepted.
 struct BrokerChannel: ServerChildChannel {
-    /// What the first request of a connection turned it into.
-    enum Negotiated: Sendable {
-        /// A WebSocket, now run by its channel handler.
-        case webSocket
-        /// An HTTP/1 connection, now run by its channel handlers.
-        case http
-        /// A refused upgrade: answer the error, then close.
-        case refused(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, APIError)
-    }
-
     /// What the upgrade attempt on a connection came to (nil: the request asked for none).
     fileprivate enum Attempt {
         case accepted(WebSocketEndpoint.Accepted)
         case refused(APIError)
     }
 
-    /// The connection's negotiation, resolved once its first request head was read.
+    /// What the first request of a connection turned it into: nothing is left to do by then,
+    /// the channel handlers run the connection.
     struct Value: ServerChildChannelValue {
-        let negotiated: EventLoopFuture<Negotiated>
         let channel: any Channel
     }
 
-    /// Runs the router for the requests no handler takes on the event loop.
-    let dispatch: RouterDispatch
+    /// What every HTTP/1 connection's handler shares.
+    let http: HTTP1ConnectionHandler.Services
     let webSocket: WebSocketEndpoint
-    /// Takes plain publishes on the event loop (nil: every request goes to the router).
-    let publisher: LoopPublisher?
     /// The largest frame a client may send (the decoder answers bigger ones with 1009).
     let maxFrameSize: Int
+    /// The largest request head (431 beyond).
+    static let maxHeadBytes = 64 * 1024
 
     /// Hummingbird's server builder for this channel.
     /// (Application's own responder is not used: ``RouterDispatch`` runs the same router per request.)
-    static func builder(dispatch: RouterDispatch, webSocket: WebSocketEndpoint, publisher: LoopPublisher?, maxFrameSize: Int) -> HTTPServerBuilder {
+    static func builder(http: HTTP1ConnectionHandler.Services, webSocket: WebSocketEndpoint, maxFrameSize: Int) -> HTTPServerBuilder {
         HTTPServerBuilder { _ in
-            BrokerChannel(dispatch: dispatch, webSocket: webSocket, publisher: publisher, maxFrameSize: maxFrameSize)
+            BrokerChannel(http: http, webSocket: webSocket, maxFrameSize: maxFrameSize)
         }
     }
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
             let attempt = NIOLoopBoundBox<Attempt?>(nil, eventLoop: channel.eventLoop)
-            let upgrader = NIOTypedWebSocketServerUpgrader<Negotiated>(
+            let connectionHandler = HTTP1ConnectionHandler(services: http)
+            let signalHandler = HTTPBytesSignal()
+            let connection = NIOLoopBound(connectionHandler, eventLoop: channel.eventLoop)
+            let upgrader = NIOTypedWebSocketServerUpgrader<Void>(
                 maxFrameSize: maxFrameSize,
                 shouldUpgrade: { [webSocket] channel, head in
                     let remote = BrokerRequestContext.describe(channel.remoteAddress)
@@ -86,73 +79,50 @@ struct BrokerChannel: ServerChildChannel {
                 upgradePipelineHandler: { [webSocket] channel, _ in
                     channel.eventLoop.makeCompletedFuture {
                         guard case .accepted(let accepted) = attempt.value else { throw ChannelError.inappropriateOperationForState }
+                        let pipeline = channel.pipeline.syncOperations
+                        pipeline.removeHandler(context: try pipeline.context(handlerType: HTTP1ConnectionHandler.self), promise: nil)
+                        pipeline.removeHandler(context: try pipeline.context(handlerType: HTTPBytesSignal.self), promise: nil)
                         try channel.pipeline.syncOperations.addHandler(webSocket.makeHandler(accepted))
-                        return .webSocket
                     }
                 }
             )
-            let upgrades = NIOTypedHTTPServerUpgradeConfiguration(
+            let upgrades = NIOTypedHTTPServerUpgradeConfiguration<Void>(
                 upgraders: [upgrader],
-                notUpgradingCompletionHandler: { [publisher, dispatch] channel in
+                notUpgradingCompletionHandler: { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
-                        // Waiting polls park on their connection and are answered on its event loop.
-                        try channel.pipeline.syncOperations.addHandler(PollParkingHandler())
-                        // Plain publishes are answered on the event loop too (through the parking handler, in order).
-                        if let publisher { try channel.pipeline.syncOperations.addHandler(LoopPublishHandler(publisher: publisher)) }
-                        try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))
-                        let refusal: APIError
+                        try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false), position: .before(connection.value))
                         switch attempt.value {
-                        case nil:
-                            try channel.pipeline.syncOperations.addHandler(RouterDispatchHandler(dispatch: dispatch))
-                            return .http
-                        case .refused(let error): refusal = error
+                        case nil: break
+                        case .refused(let error): connection.value.refuseUpgrade(error)
                         // Accepted by us, yet not upgraded by NIO: its handshake was not valid.
-                        case .accepted: refusal = Self.badHandshake
+                        case .accepted: connection.value.refuseUpgrade(Self.badHandshake)
                         }
-                        let http = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
-                            wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true)
-                        )
-                        return .refused(http, refusal)
                     }
                 }
             )
-            var configuration = NIOUpgradableHTTPServerPipelineConfiguration<Negotiated>(upgradeConfiguration: upgrades)
-            configuration.enablePipelining = false  // NIOAsyncChannel pipelines HTTP
-            configuration.enableErrorHandling = false  // Hummingbird handles errors
+            var configuration = NIOUpgradableHTTPServerPipelineConfiguration<Void>(upgradeConfiguration: upgrades)
+            configuration.enablePipelining = false  // the connection handler keeps requests in order
+            configuration.enableErrorHandling = false  // the connection handler answers bad bytes
             configuration.enableResponseHeaderValidation = false  // swift-http-types validates
-            let negotiated = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
-            let upgradeHandler = try channel.pipeline.syncOperations.handler(type: NIOTypedHTTPServerUpgradeHandler<Negotiated>.self)
+            configuration.decoderConfiguration.maxHeaderListSize = Self.maxHeadBytes
+            configuration.decoderConfiguration.maxHeaderFieldSize = Self.maxHeadBytes
+            _ = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
+            let upgradeHandler = try channel.pipeline.syncOperations.handler(type: NIOTypedHTTPServerUpgradeHandler<Void>.self)
             try channel.pipeline.syncOperations.addHandler(UpgradeAttemptRecorder(attempt: attempt), position: .before(upgradeHandler))
-            return Value(negotiated: negotiated, channel: channel)
+            try channel.pipeline.syncOperations.addHandler(signalHandler, position: .first)
+            try channel.pipeline.syncOperations.addHandler(connectionHandler)
+            return Value(channel: channel)
         }
     }
 
     func handle(value: Value, logger: Logger) async {
-        do {
-            switch try await value.negotiated.get() {
-            case .webSocket, .http:
-                return  // the channel handlers run the connection from here on
-            case .refused(let http, let error):
-                try await Self.answer(error, on: http)
-            }
-        } catch {
-            logger.debug("connection ended before its first request", metadata: ["error": "\(error)"])
-        }
+        // The channel handlers run the connection from here on.
     }
 
     /// What an upgrade request NIO's upgrader could not take gets.
     static let badHandshake = APIError(
         .badRequest, code: "invalid_request", message: "Upgrade: websocket needs Sec-WebSocket-Key and Sec-WebSocket-Version: 13; no other upgrade is offered."
     )
-
-    /// Writes `error` as the contract's JSON with its status, and closes the connection.
-    private static func answer(_ error: APIError, on http: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>) async throws {
-        let (head, body) = error.unroutedAnswer(closing: true)
-        try await http.executeThenClose { _, outbound in
-            try await outbound.write(contentsOf: [.head(head), .body(body), .end(nil)])
-        }
-    }
 }
 
 /// Notes a connection's first request asking for an upgrade as refused for a bad handshake
@@ -174,7 +144,10 @@ private final class UpgradeAttemptRecorder: ChannelInboundHandler, RemovableChan
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if case .head(let head) = unwrapInboundIn(data) {
-            if head.headers.contains(name: "upgrade") { attempt.value = .refused(BrokerChannel.badHandshake) }
+            if head.headers.contains(name: "upgrade") {
+                attempt.value = .refused(BrokerChannel.badHandshake)
+                context.fireUserInboundEventTriggered(UpgradeHeadSeen())
+            }
             context.fireChannelRead(data)
             context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
             return
