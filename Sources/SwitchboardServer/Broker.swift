@@ -44,13 +44,8 @@ public struct Broker: Sendable {
     ///
     /// - Parameter onListening: called once the server accepts connections, with the host and real port.
     public func services(onListening: @escaping @Sendable (_ host: String, _ port: Int) async -> Void = { _, _ in }) -> [any Service] {
-        let polls = pollRoutes
-        let responder = makeRouter(polls: polls).buildResponder()
+        let (http, responder) = httpServices()
         let host = configuration.host
-        let http = HTTP1ConnectionHandler.Services(
-            dispatch: RouterDispatch(responder: responder, polls: polls, logger: logger), publisher: publisher,
-            headerTimeout: .milliseconds(Int64(configuration.headerTimeoutSeconds * 1000)), state: state
-        )
         let app = Application(
             responder: responder,
             server: BrokerChannel.builder(http: http, webSocket: webSocketEndpoint, maxFrameSize: configuration.maxClientFrameBytes),
@@ -67,6 +62,18 @@ public struct Broker: Sendable {
             DrainService(state: state, timeout: .seconds(configuration.drainTimeoutSeconds), logger: logger),
             StatsPublisher(report: report, interval: .seconds(1), logger: logger),
         ]
+    }
+
+    /// What every HTTP/1 connection's handler shares (one set of routes per broker), and the
+    /// router's responder Hummingbird's `Application` is given.
+    func httpServices() -> (HTTP1ConnectionHandler.Services, RouterResponder<BrokerRequestContext>) {
+        let polls = pollRoutes
+        let responder = makeRouter(polls: polls).buildResponder()
+        let services = HTTP1ConnectionHandler.Services(
+            dispatch: RouterDispatch(responder: responder, polls: polls, logger: logger), publisher: publisher,
+            headerTimeout: .milliseconds(Int64(configuration.headerTimeoutSeconds * 1000)), state: state
+        )
+        return (services, responder)
     }
 
     /// Decides WebSocket upgrades and runs accepted ones.

@@ -3,9 +3,9 @@ import SwitchboardCore
 @testable import SwitchboardServer
 import Testing
 
-/// What a client sees of an HTTP/1.1 connection now that the router runs per request
-/// (``RouterDispatchHandler``): big bodies, bodies over the limit, `Connection: close`,
-/// a client that closes its side, and bytes that are not HTTP.
+/// What a client sees of an HTTP/1.1 connection (``HTTP1ConnectionHandler``): big bodies,
+/// bodies over the limit, `Connection: close`, a client that closes its side, bytes that are
+/// not HTTP, and the contract's HTTP hygiene from the very first request.
 @Suite struct HTTPConnectionTests {
     /// `body` as one chunked `POST /v1/topics/{topic}`, in chunks of `chunk` bytes; chunked,
     /// so that the router (not the event-loop publish path) reads it.
@@ -98,6 +98,50 @@ import Testing
             try other.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
             let fine = await other.received(until: { $0.hasSuffix("}") })
             #expect(rawAnswers(fine).map(\.status) == [200])
+        }
+    }
+
+    /// A first request that is garbage, smuggles with two framings or two lengths, or whose head
+    /// is over 64 KiB: answered with the contract's error, and the connection closes.
+    @Test func aBadFirstRequestIsAnsweredAndClosed() async throws {
+        try await withBroker { broker in
+            let cases: [(String, Int)] = [
+                ("HELLO\u{1} there\r\n\r\n", 400),
+                ("POST /v1/topics/s HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
+                ("POST /v1/topics/s HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcde", 400),
+                ("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: \(String(repeating: "v", count: 67 * 1024))\r\n\r\n", 431),
+            ]
+            for (request, status) in cases {
+                let socket = try RawHTTPSocket(port: broker.port)
+                defer { socket.close() }
+                try socket.send(request + rawPost("s", "after"))
+                let text = await socket.received(until: { _ in false })
+                #expect(socket.isClosedByPeer, "closed after \(request.prefix(40))")
+                #expect(rawAnswers(text).map(\.status) == [status], "\(request.prefix(40)): \(text.prefix(300))")
+            }
+            let stored = try broker.broker.engine.read(topic: "s", from: .since(0, epoch: nil), limit: 10, create: false)
+            #expect(stored?.events.isEmpty ?? true, "nothing after a refused request was taken as a request")
+        }
+    }
+
+    /// A head trickled a byte at a time is cut off at the header timeout; others are served meanwhile.
+    @Test func aTrickledHeadIsClosedAtTheHeaderTimeout() async throws {
+        try await withBroker(BrokerConfiguration(headerTimeoutSeconds: 1)) { broker in
+            let socket = try RawHTTPSocket(port: broker.port)
+            defer { socket.close() }
+            let started = ContinuousClock.now
+            for byte in "GET /healthz HTTP/1.1\r\nHost: x\r\n".prefix(12) {
+                guard (try? socket.send(String(byte))) != nil else { break }
+                _ = await socket.received(for: .milliseconds(200))
+                if socket.isClosedByPeer { break }
+            }
+            _ = await socket.received(until: { _ in false })
+            #expect(socket.isClosedByPeer)
+            #expect(ContinuousClock.now - started < .seconds(4), "closed at the timeout, not at the end of the trickle")
+            let other = try RawHTTPSocket(port: broker.port)
+            defer { other.close() }
+            try other.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(rawAnswers(await other.received(until: { $0.hasSuffix("}") })).map(\.status) == [200])
         }
     }
 }
