@@ -53,6 +53,30 @@ import Testing
         #expect(run.process.terminationStatus == 0)
     }
 
+    /// SIGTERM while a publish's body is still arriving: the publish is answered (stored and
+    /// 200, or 503 shutting_down) before the process exits, and it exits 0 within the drain timeout.
+    @Test func aPublishInFlightAtSIGTERMIsAnsweredBeforeTheProcessExits() async throws {
+        let run = try Self.start(["--port", "0", "--drain-timeout", "5"])
+        let line = Self.firstLine(run.stdout)
+        let match = try #require(line.wholeMatch(of: /switchboard listening on http:\/\/127\.0\.0\.1:(\d+)/))
+        let port = try #require(Int(match.1))
+        let socket = try RawHTTPSocket(port: port)
+        defer { socket.close() }
+        try socket.send("POST /v1/topics/late HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\nhalf")
+        _ = await socket.received(for: .milliseconds(200))
+        kill(run.process.processIdentifier, SIGTERM)
+        _ = await socket.received(for: .milliseconds(500))
+        #expect(run.process.isRunning, "the process waits for the request in flight")
+        try socket.send("-done")
+        let text = await socket.received(until: { $0.hasSuffix("}") })
+        let answers = rawAnswers(text)
+        #expect(answers.count == 1 && [200, 503].contains(answers.first?.status ?? 0), "\(text)")
+        let started = ContinuousClock.now
+        run.process.waitUntilExit()
+        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(run.process.terminationStatus == 0)
+    }
+
     @Test func refusesANonLoopbackAddressWithoutCredentials() throws {
         let run = try Self.start(["--host", "0.0.0.0", "--port", "0"])
         run.process.waitUntilExit()

@@ -71,6 +71,24 @@ import Testing
         }
     }
 
+    /// A publish the engine refuses took one event from the caller's bucket, not two: it is
+    /// refused where it was checked, not handed to a second path that charges again.
+    @Test func aRefusedPublishCostsOneTokenOfTheRate() async throws {
+        let configuration = BrokerConfiguration(engine: EngineConfiguration(maxTopics: 1), publishRate: 1, publishBurst: 3)
+        try await withBroker(configuration) { broker in
+            let socket = try RawHTTPSocket(port: broker.port)
+            defer { socket.close() }
+            // Three tokens: the refused publish, then two that fit; the fourth is over the rate.
+            try socket.send(rawPost("first", "1") + rawPost("second", "2") + rawPost("first", "3") + rawPost("first", "4"))
+            let text = await socket.received(until: { rawAnswers($0).count == 4 && $0.hasSuffix("}") })
+            let answers = rawAnswers(text)
+            try #require(answers.count == 4, "\(text)")
+            #expect(answers.map(\.status) == [200, 429, 200, 429], "\(text)")
+            #expect(answers[1].body.contains(#""code":"limit_reached""#), "the engine's refusal")
+            #expect(answers[3].body.contains(#""code":"rate_limited""#), "only the fourth is over the rate")
+        }
+    }
+
     @Test func staticTokensPublishAndBadOnesAreRefusedOnTheSameConnection() async throws {
         let credentials = BrokerConfiguration.Credentials(adminToken: "root-token", publishTokens: ["feed-token"])
         try await withBroker(BrokerConfiguration(credentials: credentials)) { broker in
