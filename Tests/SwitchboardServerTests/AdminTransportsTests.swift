@@ -68,4 +68,33 @@ import Testing
             await sse.close()
         }
     }
+
+    /// Clients that close their sockets without a word (an SSE reader, a waiting poll, a
+    /// WebSocket) leave the counts within a second, not at the next heartbeat write.
+    @Test func closedClientsOfEveryTransportLeaveTheCountsWithinASecond() async throws {
+        try await withBroker(BrokerConfiguration(sseHeartbeatSeconds: 60)) { broker in
+            let sse = try RawHTTPSocket(port: broker.port)
+            try sse.send("GET /v1/sse?topics=gone HTTP/1.1\r\nHost: x\r\n\r\n")
+            let poll = try RawHTTPSocket(port: broker.port)
+            try poll.send("GET /v1/poll?topics=gone&timeout=60 HTTP/1.1\r\nHost: x\r\n\r\n")
+            let ws = try RawHTTPSocket(port: broker.port)
+            try ws.send(
+                "GET /v1/ws?topics=gone HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            )
+            try await eventually("three transports") {
+                (try await broker.getJSON("/v1/admin/stats")["connections"] as? [String: Int]) == ["ws": 1, "poll": 1, "sse": 1]
+            }
+            sse.close()
+            poll.close()
+            ws.close()
+            let closed = ContinuousClock.now
+            try await eventually("every count falls", timeout: .seconds(5)) {
+                let stats = try await broker.getJSON("/v1/admin/stats")["connections"] as? [String: Int]
+                let topic = try await broker.getJSON("/v1/admin/topics/gone")["subscribers"] as? [String: Int]
+                return stats == ["ws": 0, "poll": 0, "sse": 0] && topic == ["ws": 0, "poll": 0, "sse": 0]
+            }
+            #expect(ContinuousClock.now - closed < .seconds(1))
+        }
+    }
 }
