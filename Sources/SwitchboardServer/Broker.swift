@@ -21,6 +21,8 @@ public struct Broker: Sendable {
     let access: AccessControl
     /// Bounds each credential's publish rate.
     let publishLimiter: PublishRateLimiter
+    /// Which browser origins may use the broker.
+    let origins: OriginPolicy
     let logger: Logger
     /// Prometheus metrics; the transports record deliveries and bytes sent here.
     let metrics: BrokerMetrics
@@ -33,6 +35,7 @@ public struct Broker: Sendable {
         self.configuration = configuration
         self.engine = try InMemoryTopicEngine(configuration: configuration.engine)
         self.access = try AccessControl(credentials: configuration.credentials)
+        self.origins = try OriginPolicy(allowed: configuration.allowedOrigins)
         self.publishLimiter = PublishRateLimiter(rate: configuration.publishRate, burst: configuration.publishBurst)
         self.waitingPolls = WaitingPolls(limit: configuration.maxWaitingPolls)
         self.logger = logger
@@ -70,7 +73,7 @@ public struct Broker: Sendable {
         let polls = pollRoutes
         let responder = makeRouter(polls: polls).buildResponder()
         let services = HTTP1ConnectionHandler.Services(
-            dispatch: RouterDispatch(responder: responder, polls: polls, logger: logger), publisher: publisher,
+            dispatch: RouterDispatch(responder: responder, polls: polls, origins: origins, logger: logger), publisher: publisher,
             headerTimeout: .milliseconds(Int64(configuration.headerTimeoutSeconds * 1000)), state: state
         )
         return (services, responder)
@@ -79,7 +82,7 @@ public struct Broker: Sendable {
     /// Decides WebSocket upgrades and runs accepted ones.
     var webSocketEndpoint: WebSocketEndpoint {
         WebSocketEndpoint(
-            engine: engine, state: state, metrics: metrics, configuration: configuration, access: access, connectionLimiter: connectionLimiter,
+            engine: engine, state: state, metrics: metrics, configuration: configuration, access: access, origins: origins, connectionLimiter: connectionLimiter,
             logger: logger
         )
     }
@@ -120,7 +123,7 @@ public struct Broker: Sendable {
         publishRoutes.register(on: router)
         webSocketEndpoint.register(on: router)
         polls.register(on: router)
-        SSERoutes(engine: engine, state: state, access: access, connectionLimiter: connectionLimiter, heartbeat: .milliseconds(Int64(configuration.sseHeartbeatSeconds * 1000)), metrics: metrics, logger: logger)
+        SSERoutes(engine: engine, state: state, access: access, origins: origins, connectionLimiter: connectionLimiter, heartbeat: .milliseconds(Int64(configuration.sseHeartbeatSeconds * 1000)), metrics: metrics, logger: logger)
             .register(on: router)
         AdminRoutes(report: report, access: access).register(on: router)
         return router

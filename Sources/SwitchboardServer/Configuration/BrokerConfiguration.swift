@@ -34,6 +34,8 @@ public struct BrokerConfiguration: Sendable, Equatable {
     public var sseHeartbeatSeconds: Double
     /// Seconds a request head (request line and header fields) may take to arrive; then the connection closes.
     public var headerTimeoutSeconds: Double
+    /// Browser origins whose pages may use the broker (`https://dash.example.com`, or `*`); empty: none but its own.
+    public var allowedOrigins: [String]
     /// Serve anyone on a non-loopback address although no credentials are configured.
     public var allowAnonymous: Bool
     /// Who may publish, subscribe and administer (tokens and JWT keys).
@@ -85,6 +87,7 @@ public struct BrokerConfiguration: Sendable, Equatable {
         maxWaitingPolls: Int = 20_000,
         sseHeartbeatSeconds: Double = 15,
         headerTimeoutSeconds: Double = 10,
+        allowedOrigins: [String] = [],
         allowAnonymous: Bool = false,
         credentials: Credentials = .init()
     ) {
@@ -104,6 +107,7 @@ public struct BrokerConfiguration: Sendable, Equatable {
         self.maxWaitingPolls = maxWaitingPolls
         self.sseHeartbeatSeconds = sseHeartbeatSeconds
         self.headerTimeoutSeconds = headerTimeoutSeconds
+        self.allowedOrigins = allowedOrigins
         self.allowAnonymous = allowAnonymous
         self.credentials = credentials
     }

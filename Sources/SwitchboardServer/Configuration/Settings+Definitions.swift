@@ -28,6 +28,11 @@ extension Settings {
         int("max_waiting_polls", "Most long-polls waiting at once; more answer 429 (default 20000).", 1...1_000_000) { $0.maxWaitingPolls = $1 },
         int("sse_heartbeat_seconds", "Seconds between keep-alive comments on an idle SSE stream (default 15).", 1...3600) { $0.sseHeartbeatSeconds = Double($1) },
         int("header_timeout", "Seconds a request head may take to arrive before the connection is closed (default 10).", 1...3600) { $0.headerTimeoutSeconds = Double($1) },
+        text("allowed_origins", "Comma-separated browser origins (https://dash.example.com) whose pages may use the broker, or * (default none but the broker's own).") {
+            configuration, value throws(ConfigurationError) in
+            configuration.allowedOrigins = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            _ = try OriginPolicy(allowed: configuration.allowedOrigins)
+        },
         flag("allow_anonymous", "Serve a non-loopback address without credentials.") { $0.allowAnonymous = $1 },
         text("admin_token", "Static token that may do everything (publish, subscribe, admin, metrics).") { $0.credentials.adminToken = $1 },
         Definition(name: "publish_token", help: "Static token that may publish to any topic and nothing else (repeatable).", isFlag: false, isList: true) { configuration, values throws(ConfigurationError) in

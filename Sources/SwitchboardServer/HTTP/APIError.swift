@@ -84,6 +84,11 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
 
     static let shuttingDown = APIError(.serviceUnavailable, code: "shutting_down", message: "The broker is shutting down.")
 
+    /// A streaming request from a page of an origin that may not use the broker.
+    static func originNotAllowed(_ origin: String) -> APIError {
+        APIError(.forbidden, code: "origin_not_allowed", message: "Pages from '\(origin.prefix(100))' may not use this broker; see --allowed-origins.")
+    }
+
     /// A body over `limit` bytes.
     static func payloadTooLarge(limit: Int) -> APIError {
         APIError(.contentTooLarge, code: "payload_too_large", message: "The body is over the limit of \(limit) bytes.")

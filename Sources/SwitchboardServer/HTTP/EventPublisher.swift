@@ -55,6 +55,7 @@ struct EventPublisher: Sendable {
     func answerWithoutSuspending(_ head: HTTPRequest, body: ByteBuffer, remote: SocketAddress?) -> ByteBuffer? {
         guard head.method == .post, let path = head.path, path.hasPrefix(Self.pathPrefix),
             !path.utf8.contains(UInt8(ascii: "?")),  // a query is the route's to judge
+            head.headerFields[.origin] == nil,  // a browser's publish gets its CORS fields from the route
             let immediate = engine.immediate,
             let principal = access.principalWithoutSuspending(authorization: head.headerFields[.authorization])
         else { return nil }

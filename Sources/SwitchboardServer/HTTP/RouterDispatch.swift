@@ -27,14 +27,31 @@ struct RouterDispatch: Sendable {
     let responder: RouterResponder<BrokerRequestContext>
     /// The long-poll route, which may park.
     let polls: PollRoutes
+    /// What answers say to browsers of other origins.
+    let origins: OriginPolicy
     let logger: Logger
 
-    /// What the routes answer `request`.
+    /// What the routes answer `request`, with the CORS fields an allowed `Origin` gets.
     func route(_ request: Request, context: BrokerRequestContext) async -> RouteResult {
+        let origin = request.headers[.origin]
+        if request.method == .options { return .response(origins.preflight(origin: origin)) }
+        guard let cors = origins.fields(origin: origin) else { return await routeWithoutCORS(request, context: context, mayPark: true) }
+        // A poll parked on its connection is answered with bytes shared by every poll at its
+        // position; a browser's poll of another origin waits in its task, so it gets its own fields.
+        switch await routeWithoutCORS(request, context: context, mayPark: false) {
+        case .response(var response):
+            response.headers.append(contentsOf: cors)
+            return .response(response)
+        case .park(let wait):
+            return .park(wait)
+        }
+    }
+
+    private func routeWithoutCORS(_ request: Request, context: BrokerRequestContext, mayPark: Bool) async -> RouteResult {
         do {
             if request.method == .get, request.uri.path == "/v1/poll" {
                 do {
-                    switch try await polls.poll(request, context, mayPark: true) {
+                    switch try await polls.poll(request, context, mayPark: mayPark) {
                     case .answer(let response): return .response(response)
                     case .park(let wait): return .park(wait)
                     }

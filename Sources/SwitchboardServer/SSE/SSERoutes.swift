@@ -12,6 +12,8 @@ struct SSERoutes: Sendable {
     let engine: any TopicEngine
     let state: BrokerState
     let access: AccessControl
+    /// Refuses pages of origins that may not use the broker.
+    let origins: OriginPolicy
     /// Bounds open connections (SSE counts with WebSocket).
     let connectionLimiter: ConnectionLimiter
     let heartbeat: Duration
@@ -23,6 +25,7 @@ struct SSERoutes: Sendable {
     }
 
     private func stream(_ request: Request, _ context: BrokerRequestContext) async throws -> Response {
+        if !state.isDraining { try origins.admitStream(request) }
         let (principal, query) = try await ReadQuery.authorized(request, state: state, access: access, lastEventID: request.headers[.lastEventID])
         try connectionLimiter.admit(remote: context.remoteAddress)
         let timeToExpiry = principal.timeToExpiry

@@ -21,6 +21,8 @@ struct WebSocketEndpoint: Sendable {
     let configuration: BrokerConfiguration
     /// Checks the token and the `subscribe` grant.
     let access: AccessControl
+    /// Refuses pages of origins that may not use the broker.
+    let origins: OriginPolicy
     /// Bounds open connections.
     let connectionLimiter: ConnectionLimiter
     let logger: Logger
@@ -38,6 +40,7 @@ struct WebSocketEndpoint: Sendable {
     /// Runs the checks on an upgrade request; throws the refusal.
     func check(_ request: Request, remote: String) async throws(APIError) -> Accepted {
         guard !state.isDraining else { throw APIError.shuttingDown }
+        try origins.admitStream(request)
         let principal = try await access.authenticate(request, allowQueryToken: true)
         let upgrade = try UpgradeRequest(request)
         for topic in upgrade.topics { try access.authorize(principal, .subscribe(topic)) }
