@@ -73,8 +73,11 @@ import Testing
                 let ws = try await http.get("/v1/ws?topics=a", headers: upgrade)
                 #expect(ws.status == .forbidden && ws.errorCode == "origin_not_allowed")
             }
-            // The broker's own origin, an allowed one, and no Origin at all may stream.
-            for origin in ["http://127.0.0.1:\(broker.port)", Self.dashboard, nil] {
+            // The broker's own origin, an allowed one, no Origin at all, and the `ws://` origin of
+            // a program's WebSocket library may stream; a sandboxed page (`null`) may not.
+            let null = try await broker.http { http in try await http.get("/v1/sse?topics=a", headers: [.origin: "null"]) }
+            #expect(null.status == .forbidden)
+            for origin in ["http://127.0.0.1:\(broker.port)", Self.dashboard, nil, "ws://127.0.0.1"] {
                 let socket = try RawHTTPSocket(port: broker.port)
                 defer { socket.close() }
                 let field = origin.map { "Origin: \($0)\r\n" } ?? ""

@@ -124,14 +124,20 @@ import Testing
     }
 
     @Test func aClientThatNeverReadsGetsAGapAndOthersAreUnaffected() async throws {
-        let configuration = BrokerConfiguration(engine: EngineConfiguration(ringLimits: RingLimits(capacity: 100_000, maxBytes: 1 << 30)), subscriberQueueBytes: 64 * 1024)
+        // The queue bound leaves a reader that keeps up (on a loaded 2-core machine, in this same
+        // process) room for a burst of 64 events; the slow one never reads.
+        let configuration = BrokerConfiguration(engine: EngineConfiguration(ringLimits: RingLimits(capacity: 100_000, maxBytes: 1 << 30)), subscriberQueueBytes: 512 * 1024)
         try await withBroker(configuration) { broker in
             let slow = try await TestSubscriber(url: broker.wsURL + "?topics=flood", reading: false)
             let fast = try await TestSubscriber(url: broker.wsURL + "?topics=flood")
             try await eventually("fast subscribed") { !fast.controls(type: "subscribed").isEmpty }
             let payload = String(repeating: "x", count: 8 * 1024)
-            let count = 1500  // 12 MB: more than the slow client's socket buffers and queue hold
-            try await broker.http { http in for _ in 0..<count { try await broker.publish("flood", payload, type: "text/plain", client: http) } }
+            let count = 3000  // 24 MB: more than the slow client's socket buffers and queue hold
+            // In steps the fast reader keeps up with (it shares 2 loaded cores with the broker).
+            for step in stride(from: 0, to: count, by: 50) {
+                try await broker.http { http in for _ in 0..<50 { try await broker.publish("flood", payload, type: "text/plain", client: http) } }
+                try await eventually("fast keeps up", timeout: .seconds(30)) { fast.seqs("flood").count >= step + 50 }
+            }
             try await eventually("fast got everything", timeout: .seconds(30)) { fast.seqs("flood").count == count }
             #expect(fast.seqs("flood") == Array(1...UInt64(count)))
             #expect(fast.controls(type: "gap").isEmpty)

@@ -70,9 +70,17 @@ struct OriginPolicy: Sendable {
 
     /// Refuses a streaming request (WebSocket upgrade, SSE) from a page of another origin that is not allowed.
     func admitStream(_ request: Request) throws(APIError) {
-        guard let origin = request.headers[.origin] else { return }
+        guard let origin = request.headers[.origin], Self.isBrowserOrigin(origin) else { return }
         if allows(origin) || Self.isSameOrigin(origin, host: request.head.authority) { return }
         throw APIError.originNotAllowed(origin)
+    }
+
+    /// Whether a browser could have sent `origin`: an `http` or `https` origin, or `null` (a
+    /// sandboxed or local page). Some WebSocket libraries outside browsers send another
+    /// (swift-websocket sends `ws://host`); they are programs, not pages, and not refused for it.
+    static func isBrowserOrigin(_ origin: String) -> Bool {
+        let lower = origin.lowercased()
+        return lower == "null" || lower.hasPrefix("http://") || lower.hasPrefix("https://")
     }
 
     /// Whether `origin` names the same host and port as the request's `Host` (this broker serves plain HTTP).
