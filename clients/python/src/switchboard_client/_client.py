@@ -1,0 +1,618 @@
+"""The client: one WebSocket connection carrying every subscription, reconnected and
+resumed for ever (until closed), and the HTTP publish helpers."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import itertools
+import json
+import logging
+import time
+import urllib.parse
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+from websockets.frames import Frame as WsFrame
+from websockets.protocol import Event as WsEvent
+from websockets.typing import Subprotocol
+
+from ._backoff import Backoff
+from ._frames import FrameDecoder
+from ._http import _error_from, request_json
+from ._subscription import Subscription
+from ._tokens import TokenProvider, TokenSource
+from ._types import (
+    BrokerError,
+    ClientClosed,
+    ConnectionRefused,
+    ConnectionState,
+    FrameError,
+    PublishReceipt,
+    SwitchboardError,
+)
+
+log = logging.getLogger("switchboard_client")
+
+PROTOCOL_ZSTD = Subprotocol("switchboard.v1.zstd")
+PROTOCOL_PLAIN = Subprotocol("switchboard.v1")
+# Upgrade answers that retrying cannot change: stop, and tell the application.
+_FATAL_STATUSES = frozenset({400, 401, 403, 404})
+_CLOSE_STOP = 1008  # credentials expired, or closed by an operator
+
+StateCallback = Callable[[ConnectionState], None]
+BatchEntry = tuple[str, bytes] | tuple[str, bytes, str] | Mapping[str, Any]
+
+
+class _Connection(ClientConnection):
+    """websockets' connection, stamping the time of every frame received (data, ping,
+    pong or close), so the client can tell a connection that went silent."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.last_rx = self.loop.time()
+
+    def process_event(self, event: WsEvent) -> None:
+        if isinstance(event, WsFrame):
+            self.last_rx = self.loop.time()
+        super().process_event(event)
+
+
+class _Stop(Exception):
+    """Raised inside the connection loop: do not reconnect; ``error`` goes to the app."""
+
+    def __init__(self, error: SwitchboardError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class Client:
+    """A Switchboard client.
+
+    ``url`` is the broker's ``http://host:port`` (``https://`` for TLS; a path prefix is
+    kept). Give a static ``token`` or a ``token_provider``: a callable, plain or async,
+    returning a token; it is called at every connection and again before a JWT's ``exp``
+    (the client then reconnects with the new token and resumes, losing nothing).
+
+    ``compression``: ``"zstd"`` (subprotocol ``switchboard.v1.zstd``, the default),
+    ``"deflate"`` (``switchboard.v1`` with permessage-deflate) or None (``switchboard.v1``).
+    Reconnection waits a random time between ``min_reconnect_delay`` and
+    ``min(max_reconnect_delay, min_reconnect_delay * 2**attempt)`` seconds. The client pings
+    the broker every ``ping_interval`` seconds, and drops a connection on which nothing
+    (not even the broker's own pings) arrived for ``ping_timeout`` seconds, or whose ping
+    went unanswered that long.
+
+    Use it as ``async with Client(...) as client:``; subscribe with :meth:`subscribe`,
+    publish with :meth:`publish` and :meth:`publish_batch`.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        token_provider: TokenProvider | None = None,
+        *,
+        compression: str | None = "zstd",
+        min_reconnect_delay: float = 0.5,
+        max_reconnect_delay: float = 30.0,
+        ping_interval: float | None = 20.0,
+        ping_timeout: float = 45.0,
+        open_timeout: float = 10.0,
+        request_timeout: float = 30.0,
+        max_frame_size: int = 64 << 20,
+        on_state: StateCallback | None = None,
+    ) -> None:
+        parsed = urllib.parse.urlsplit(url)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ValueError("url must be the broker's http://host:port")
+        if compression not in ("zstd", "deflate", None):
+            raise ValueError('compression must be "zstd", "deflate" or None')
+        base = parsed.path.rstrip("/")
+        self.url = f"{parsed.scheme}://{parsed.netloc}{base}"
+        ws_scheme = "wss" if parsed.scheme == "https" else "ws"
+        self._ws_url = f"{ws_scheme}://{parsed.netloc}{base}/v1/ws"
+        self.compression = compression
+        self._tokens = TokenSource(token, token_provider)
+        self._backoff = Backoff(min_reconnect_delay, max_reconnect_delay)
+        self._ping_interval = ping_interval
+        self._ping_timeout = ping_timeout
+        self._open_timeout = open_timeout
+        self._request_timeout = request_timeout
+        self._max_frame_size = max_frame_size
+        self._decoder = FrameDecoder(max_frame_size)
+
+        self._state = ConnectionState.DISCONNECTED
+        self._error: SwitchboardError | None = None
+        self._callbacks: list[StateCallback] = [on_state] if on_state else []
+        self._state_queues: list[asyncio.Queue[ConnectionState]] = []
+
+        self._subs: dict[str, Subscription] = {}
+        self._requests: dict[int, tuple[str, Any]] = {}
+        self._ids = itertools.count(1)
+        self._ws: _Connection | None = None
+        self._gen = 0
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        self._wake: asyncio.Event | None = None
+        self._first_attempt: asyncio.Future[None] | None = None
+        self._reconnect_now = False
+
+    # -- state ----------------------------------------------------------------------------
+
+    @property
+    def state(self) -> ConnectionState:
+        """The connection's current state."""
+        return self._state
+
+    @property
+    def error(self) -> SwitchboardError | None:
+        """Why the client stopped for good (401, close 1008, …), or None."""
+        return self._error
+
+    @property
+    def subprotocol(self) -> str | None:
+        """The subprotocol of the current connection, or None when not connected."""
+        return self._ws.subprotocol if self._ws is not None else None
+
+    def on_state_change(self, callback: StateCallback) -> Callable[[], None]:
+        """Call ``callback(state)`` on every state change; returns a function that stops it."""
+        self._callbacks.append(callback)
+        return lambda: self._callbacks.remove(callback) if callback in self._callbacks else None
+
+    async def states(self) -> AsyncIterator[ConnectionState]:
+        """Iterate over states: the current one, then each change. Ends after CLOSED, or
+        raises the error that closed the client for good."""
+        queue: asyncio.Queue[ConnectionState] = asyncio.Queue()
+        queue.put_nowait(self._state)
+        self._state_queues.append(queue)
+        try:
+            while True:
+                state = await queue.get()
+                yield state
+                if state is ConnectionState.CLOSED:
+                    if self._error is not None:
+                        raise self._error
+                    return
+        finally:
+            self._state_queues.remove(queue)
+
+    def _set_state(self, state: ConnectionState) -> None:
+        if state is self._state:
+            return
+        self._state = state
+        for queue in self._state_queues:
+            queue.put_nowait(state)
+        for callback in list(self._callbacks):
+            try:
+                callback(state)
+            except Exception:  # an application bug must not stop the connection loop
+                log.exception("state callback failed")
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Client:
+        await self.connect()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def connect(self) -> None:
+        """Start connecting. Returns once connected, or once the first attempt failed in a
+        way worth retrying (the client goes on trying in the background); raises when the
+        broker refused for good (for example :class:`Unauthorized`)."""
+        self._check_open()
+        self._start()
+        assert self._first_attempt is not None
+        await asyncio.shield(self._first_attempt)
+
+    async def close(self) -> None:
+        """Close the connection (code 1000) and end every subscription's iteration. The
+        client does not reconnect and cannot be used again."""
+        if self._state is ConnectionState.CLOSED:
+            return
+        self._closing = True
+        if self._wake is not None:
+            self._wake.set()
+        ws = self._ws
+        if ws is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(ws.close(1000, "client closed"), 5.0)
+        task = self._task
+        if task is not None and task is not asyncio.current_task():
+            try:
+                await asyncio.wait_for(asyncio.shield(task), 5.0)
+            except (asyncio.TimeoutError, Exception):
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
+        self._finish(None)
+
+    async def wait_closed(self) -> None:
+        """Wait until the client is closed; raise the error if it was refused for good."""
+        while self._state is not ConnectionState.CLOSED:
+            async for _ in self.states():
+                pass
+        if self._error is not None:
+            raise self._error
+
+    def _check_open(self) -> None:
+        if self._error is not None:
+            raise self._error
+        if self._closing or self._state is ConnectionState.CLOSED:
+            raise ClientClosed("the client is closed")
+
+    def _start(self) -> None:
+        if self._task is None:
+            loop = asyncio.get_running_loop()
+            self._wake = asyncio.Event()
+            self._first_attempt = loop.create_future()
+            self._task = loop.create_task(self._run(), name="switchboard-client")
+
+    def _first_attempt_done(self, error: BaseException | None = None) -> None:
+        fut = self._first_attempt
+        if fut is not None and not fut.done():
+            if error is None:
+                fut.set_result(None)
+            else:
+                fut.set_exception(error)
+                fut.exception()  # retrieved here: connect() may never have been awaited
+
+    def _finish(self, error: SwitchboardError | None) -> None:
+        """Final state: end subscriptions (with ``error`` if any), CLOSED."""
+        if error is not None and self._error is None:
+            self._error = error
+        self._closing = True
+        for sub in list(self._subs.values()):
+            sub._end(error)
+        self._subs.clear()
+        for kind, target in self._requests.values():
+            if kind == "unsubscribe" and isinstance(target, asyncio.Future) and not target.done():
+                target.set_result(None)
+        self._requests.clear()
+        self._first_attempt_done(error or ClientClosed("the client was closed"))
+        self._set_state(ConnectionState.CLOSED)
+
+    # -- the connection loop --------------------------------------------------------------
+
+    async def _run(self) -> None:
+        try:
+            while not self._closing:
+                self._set_state(ConnectionState.CONNECTING)
+                try:
+                    ws = await self._open()
+                except _Stop as stop:
+                    self._finish(stop.error)
+                    return
+                except (OSError, InvalidHandshake, asyncio.TimeoutError, SwitchboardError) as exc:
+                    log.info("connecting to %s failed: %s", self._ws_url, exc)
+                    self._first_attempt_done()
+                else:
+                    if self._closing:
+                        await ws.close()
+                        break
+                    self._backoff.reset()
+                    try:
+                        await self._serve(ws)
+                    except _Stop as stop:
+                        self._finish(stop.error)
+                        return
+                if self._closing:
+                    break
+                self._set_state(ConnectionState.DISCONNECTED)
+                if self._reconnect_now:
+                    self._reconnect_now = False
+                    continue
+                await self._pause(self._backoff.next_delay())
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug: do not hang the application's iterators
+            log.exception("connection loop failed")
+            self._finish(SwitchboardError(f"connection loop failed: {exc!r}"))
+            return
+        self._finish(None)
+
+    async def _pause(self, delay: float) -> None:
+        assert self._wake is not None
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), delay)
+
+    async def _open(self) -> _Connection:
+        try:
+            token = await self._tokens.fresh()
+        except Exception as exc:
+            raise SwitchboardError(f"token_provider failed: {exc!r}") from exc
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        if self.compression == "zstd":
+            protocols = [PROTOCOL_ZSTD, PROTOCOL_PLAIN]
+        else:
+            protocols = [PROTOCOL_PLAIN]
+        try:
+            ws = await connect(
+                self._ws_url,
+                subprotocols=protocols,
+                additional_headers=headers,
+                compression="deflate" if self.compression == "deflate" else None,
+                ping_interval=self._ping_interval,
+                ping_timeout=self._ping_timeout,
+                open_timeout=self._open_timeout,
+                close_timeout=5,
+                max_size=self._max_frame_size + 64,
+                max_queue=64,
+                proxy=None,
+                create_connection=_Connection,
+            )
+        except InvalidStatus as exc:
+            status = exc.response.status_code
+            error = _error_from(status, bytes(exc.response.body or b""))
+            if status in _FATAL_STATUSES:
+                raise _Stop(error) from exc
+            raise error from exc
+        assert isinstance(ws, _Connection)
+        return ws
+
+    async def _serve(self, ws: _Connection) -> None:
+        self._gen += 1
+        gen = self._gen
+        self._ws = ws
+        self._set_state(ConnectionState.CONNECTED)
+        self._first_attempt_done()
+        watchdog = asyncio.create_task(self._watchdog(ws))
+        refresher = asyncio.create_task(self._token_timer(ws)) if self._tokens.refresh_at else None
+        try:
+            for sub in list(self._subs.values()):
+                await self._send_subscribe(sub, gen)
+            async for message in ws:
+                if isinstance(message, str):
+                    self._on_text(message, gen)
+                    continue
+                try:
+                    self._on_binary(message, gen)
+                except FrameError as exc:
+                    # Nothing of this frame was delivered: reconnecting resumes from the
+                    # last event delivered, so its events come again.
+                    log.warning("undecodable frame, reconnecting: %s", exc)
+                    await ws.close(1002, "undecodable frame")
+                    self._reconnect_now = True
+        except ConnectionClosed:
+            pass
+        finally:
+            watchdog.cancel()
+            if refresher is not None:
+                refresher.cancel()
+            self._ws = None
+            for sub in self._subs.values():
+                sub._connection_lost()
+            for op_id, (kind, target) in list(self._requests.items()):
+                if kind == "unsubscribe" and isinstance(target, asyncio.Future) and not target.done():
+                    target.set_result(None)
+                del self._requests[op_id]
+        rcvd = ws.protocol.close_rcvd
+        if not self._closing and rcvd is not None and rcvd.code == _CLOSE_STOP:
+            raise _Stop(ConnectionRefused(f"closed by the broker: {rcvd.code} {rcvd.reason}".strip(), close_code=rcvd.code))
+        log.info("connection closed (%s)", rcvd.code if rcvd else "no close frame")
+
+    async def _watchdog(self, ws: _Connection) -> None:
+        """Drop the connection when the broker went silent for ``ping_timeout`` seconds."""
+        period = max(0.05, min(1.0, self._ping_timeout / 4))
+        while True:
+            await asyncio.sleep(period)
+            if ws.loop.time() - ws.last_rx > self._ping_timeout:
+                log.warning("nothing from the broker for %.1f s: dropping the connection", self._ping_timeout)
+                ws.transport.abort()
+                return
+
+    async def _token_timer(self, ws: _Connection) -> None:
+        """Before the token expires, reconnect with a fresh one (resuming every subscription)."""
+        at = self._tokens.refresh_at
+        if at is None:
+            return
+        await asyncio.sleep(max(0.0, at - time.time()))
+        log.info("token about to expire: reconnecting with a fresh one")
+        self._reconnect_now = True
+        await ws.close(1000, "token refresh")
+
+    async def _send(self, op: dict[str, Any]) -> None:
+        ws = self._ws
+        if ws is None:
+            return
+        with contextlib.suppress(ConnectionClosed):
+            await ws.send(json.dumps(op, separators=(",", ":")))
+
+    async def _send_subscribe(self, sub: Subscription, gen: int) -> None:
+        if sub._sent_gen == gen or sub.closed or self._subs.get(sub.topic) is not sub:
+            return
+        sub._sent_gen = gen
+        op_id = next(self._ids)
+        self._requests[op_id] = ("subscribe", sub)
+        delta_ok = self._ws is not None and self._ws.subprotocol == PROTOCOL_ZSTD
+        await self._send(sub._request(op_id, delta_ok))
+
+    # -- messages from the broker ---------------------------------------------------------
+
+    def _active(self, topic: Any, gen: int) -> Subscription | None:
+        sub = self._subs.get(topic) if isinstance(topic, str) else None
+        return sub if sub is not None and sub._active_gen == gen else None
+
+    def _on_text(self, text: str, gen: int) -> None:
+        try:
+            msg = json.loads(text)
+        except ValueError:
+            log.warning("control message is not JSON: %.200r", text)
+            return
+        if not isinstance(msg, dict):
+            return
+        kind = msg.get("type")
+        op_id = msg.get("id")
+        request = self._requests.pop(op_id, None) if isinstance(op_id, int) else None
+        if kind == "subscribed":
+            sub = request[1] if request and request[0] == "subscribe" else self._subs.get(msg.get("topic"))  # type: ignore[arg-type]
+            if isinstance(sub, Subscription) and self._subs.get(sub.topic) is sub:
+                sub._on_subscribed(msg, gen)
+        elif kind == "unsubscribed":
+            if request and isinstance(request[1], asyncio.Future) and not request[1].done():
+                request[1].set_result(None)
+        elif kind == "gap":
+            sub = self._active(msg.get("topic"), gen)
+            if sub is not None:
+                sub._on_gap(int(msg["from"]), int(msg["to"]))
+        elif kind == "reset":
+            sub = self._active(msg.get("topic"), gen)
+            if sub is not None:
+                sub._on_reset(str(msg.get("epoch", "")))
+        elif kind == "deleted":
+            sub = self._subs.get(msg.get("topic"))  # type: ignore[arg-type]
+            if sub is not None:
+                del self._subs[sub.topic]
+                sub._on_deleted()
+        elif kind == "error":
+            error = BrokerError(str(msg.get("code", "error")), str(msg.get("message", "")))
+            if request is None:
+                log.warning("broker error: %s", error)
+            elif request[0] == "subscribe":
+                failed: Subscription = request[1]
+                if self._subs.get(failed.topic) is failed:
+                    del self._subs[failed.topic]
+                failed._end(error)
+            elif isinstance(request[1], asyncio.Future) and not request[1].done():
+                request[1].set_result(None)  # not_subscribed: it is gone either way
+        else:
+            log.debug("ignoring control message %.200r", text)
+
+    def _on_binary(self, data: bytes, gen: int) -> None:
+        def prefix_for(sid: int) -> bytes | None:
+            for sub in self._subs.values():
+                if sub.sid == sid and sub._active_gen == gen:
+                    return sub.prefix
+            return None
+
+        frame = self._decoder.decode(data, prefix_for)
+        sub = self._active(frame.topic, gen)
+        if sub is None:
+            return  # unsubscribed meanwhile
+        sub._on_frame(frame)
+
+    # -- subscriptions --------------------------------------------------------------------
+
+    async def subscribe(
+        self,
+        topic: str,
+        since: int | None = None,
+        epoch: str | None = None,
+        last: int | None = None,
+        delta: bool = False,
+    ) -> Subscription:
+        """Subscribe to ``topic`` and return once the broker confirmed it.
+
+        Without ``since`` or ``last``: live events only. ``since=S`` (with the ``epoch`` it
+        belongs to): every buffered event after seq ``S``, then live; a stale epoch yields a
+        :class:`Reset` first. ``last=N``: the N newest buffered events, then live.
+        ``delta=True`` asks for zstd delta frames (zstd connections only). Raises
+        :class:`BrokerError` when the broker refuses (``invalid_topic``, ``forbidden``, …).
+        One subscription per topic per client.
+        """
+        self._check_open()
+        if since is not None and last is not None:
+            raise ValueError("give since or last, not both")
+        if (since is not None and since < 0) or (last is not None and last < 0):
+            raise ValueError("since and last must not be negative")
+        if topic in self._subs:
+            raise ValueError(f"already subscribed to {topic!r}")
+        self._start()
+        sub = Subscription(self, topic, since, epoch, last, delta)
+        self._subs[topic] = sub
+        if self._ws is not None:
+            await self._send_subscribe(sub, self._gen)
+        try:
+            await asyncio.shield(sub._ack)
+        except asyncio.CancelledError:
+            await self._unsubscribe(sub)
+            raise
+        return sub
+
+    async def _unsubscribe(self, sub: Subscription) -> None:
+        if sub.closed:
+            return
+        was_active = self._subs.get(sub.topic) is sub and sub._active_gen == self._gen and self._ws is not None
+        if self._subs.get(sub.topic) is sub:
+            del self._subs[sub.topic]
+        if was_active:
+            op_id = next(self._ids)
+            done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._requests[op_id] = ("unsubscribe", done)
+            await self._send({"op": "unsubscribe", "topic": sub.topic, "id": op_id})
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(done, 5.0)
+            self._requests.pop(op_id, None)
+        sub._end(None)
+
+    # -- publishing -----------------------------------------------------------------------
+
+    async def _headers(self, content_type: str) -> dict[str, str]:
+        headers = {"Content-Type": content_type}
+        token = await self._tokens.current()
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return headers
+
+    async def publish(
+        self,
+        topic: str,
+        data: bytes,
+        content_type: str = "application/octet-stream",
+        idempotency_key: str | None = None,
+    ) -> PublishReceipt:
+        """Publish one event (``POST /v1/topics/{topic}``) and return its receipt.
+
+        With ``idempotency_key``, a repeat while the first event is still buffered
+        publishes nothing and returns the first event's receipt with ``duplicate=True``.
+        Raises :class:`BrokerError` for an error answer (:class:`Unauthorized` for 401).
+        """
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        headers = await self._headers(content_type)
+        if idempotency_key is not None:
+            headers["Idempotency-Key"] = idempotency_key
+        url = f"{self.url}/v1/topics/{urllib.parse.quote(topic, safe='')}"
+        answer = await request_json("POST", url, bytes(data), headers, self._request_timeout)
+        return _receipt(answer)
+
+    async def publish_batch(self, events: Sequence[BatchEntry]) -> list[PublishReceipt]:
+        """Publish several events at once, all or nothing (``POST /v1/publish``).
+
+        Each entry is ``(topic, data_bytes)``, ``(topic, data_bytes, content_type)``, or a
+        mapping in the contract's form (``{"topic": …, "data": <JSON value>}`` or
+        ``{"topic": …, "data_b64": …, "type": …}``). Returns the receipts in request order.
+        """
+        entries: list[Any] = []
+        for entry in events:
+            if isinstance(entry, tuple):
+                item: dict[str, Any] = {"topic": entry[0], "data_b64": base64.b64encode(bytes(entry[1])).decode("ascii")}
+                if len(entry) == 3:
+                    item["type"] = entry[2]
+                entries.append(item)
+            else:
+                entries.append(dict(entry))
+        body = json.dumps({"events": entries}, separators=(",", ":")).encode("utf-8")
+        headers = await self._headers("application/json")
+        answer = await request_json("POST", f"{self.url}/v1/publish", body, headers, self._request_timeout)
+        return [_receipt(result) for result in answer["results"]]
+
+
+def _receipt(answer: Any) -> PublishReceipt:
+    return PublishReceipt(
+        topic=str(answer["topic"]),
+        seq=int(answer["seq"]),
+        epoch=str(answer["epoch"]),
+        ts=int(answer["ts"]),
+        duplicate=bool(answer.get("duplicate", False)),
+    )
