@@ -140,6 +140,7 @@ class Client:
         self._wake: asyncio.Event | None = None
         self._first_attempt: asyncio.Future[None] | None = None
         self._reconnect_now = False
+        self._background: set[asyncio.Task[None]] = set()
 
     # -- state ----------------------------------------------------------------------------
 
@@ -480,6 +481,16 @@ class Client:
                 log.warning("broker error: %s", error)
             elif request[0] == "subscribe":
                 failed: Subscription = request[1]
+                if error.code == "invalid_request" and failed.delta and not failed._delta_refused:
+                    # A broker without v1.1 deltas: ask again for ordinary frames.
+                    log.info("broker refused delta frames for %r: subscribing without", failed.topic)
+                    failed._delta_refused = True
+                    if self._subs.get(failed.topic) is failed and self._ws is not None:
+                        failed._sent_gen = -1
+                        task = asyncio.get_running_loop().create_task(self._send_subscribe(failed, gen))
+                        self._background.add(task)
+                        task.add_done_callback(self._background.discard)
+                    return
                 if self._subs.get(failed.topic) is failed:
                     del self._subs[failed.topic]
                 failed._end(error)

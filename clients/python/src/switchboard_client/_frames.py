@@ -89,6 +89,10 @@ class FrameDecoder:
     def __init__(self, max_body_size: int = 64 << 20) -> None:
         self.max_body_size = max_body_size
         self._plain = zstandard.ZstdDecompressor()
+        #: Frames decoded so far: all, those with bit 0 (zstd), those with bit 1 (delta).
+        self.frames = 0
+        self.zstd_frames = 0
+        self.delta_frames = 0
 
     def decode(self, data: bytes, prefix_for_sid: Callable[[int], bytes | None] | None = None) -> Frame:
         """Decode one binary message. ``prefix_for_sid`` gives a delta subscription's
@@ -98,6 +102,11 @@ class FrameDecoder:
         flags = data[0]
         if flags & ~KNOWN_FLAGS:
             raise FrameError(f"unknown flag bits 0x{flags:02x}")
+        self.frames += 1
+        if flags & FLAG_ZSTD:
+            self.zstd_frames += 1
+        if flags & FLAG_DELTA:
+            self.delta_frames += 1
         if flags & FLAG_DELTA:
             if not flags & FLAG_ZSTD or len(data) < 3:
                 raise FrameError("delta frame without a zstd frame")

@@ -55,6 +55,7 @@ class Subscription:
         self._active_gen = -1  # connection generation the broker confirmed it on
         self._requested_since: int | None = None
         self._requested_last: int | None = None
+        self._delta_refused = False  # the broker answered invalid_request to "delta": true
         self.sid: int | None = None
         self.prefix: bytes | None = None
 
@@ -66,6 +67,12 @@ class Subscription:
         to this subscription. Keep it to resume later with ``since=seq, epoch=epoch``.
         ``seq`` is None only for a live subscription the broker has not confirmed yet."""
         return (self._epoch, self._seq)
+
+    @property
+    def delta_active(self) -> bool:
+        """True while the broker sends this subscription zstd delta frames (it said
+        ``"delta":true`` in ``subscribed``)."""
+        return self.sid is not None
 
     @property
     def closed(self) -> bool:
@@ -108,7 +115,7 @@ class Subscription:
         elif self._last is not None:
             op["last"] = self._last
             self._requested_last = self._last
-        if self.delta and delta_allowed:
+        if self.delta and delta_allowed and not self._delta_refused:
             op["delta"] = True
         return op
 
