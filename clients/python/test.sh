@@ -12,7 +12,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade ".[test]"
 
-.venv/bin/python -m mypy --strict src
+.venv/bin/python -m mypy --strict src tests
 
 set +e
 .venv/bin/python -m pytest "$@"

@@ -80,7 +80,13 @@ def start_broker(*args: str, admin_token: str | None = None) -> Broker:
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None and proc.stderr is not None
     stderr_lines: list[str] = []
-    threading.Thread(target=lambda: [stderr_lines.append(l.decode(errors="replace")) for l in proc.stderr], daemon=True).start()  # type: ignore[union-attr]
+    err = proc.stderr
+
+    def drain() -> None:
+        for raw in err:
+            stderr_lines.append(raw.decode(errors="replace"))
+
+    threading.Thread(target=drain, daemon=True).start()
     deadline = time.monotonic() + 30
     line = b""
     while time.monotonic() < deadline:

@@ -39,7 +39,7 @@ async def test_subscribe_and_receive(broker: Broker) -> None:
         items = await take(sub, 2)
         assert items[0] == Event(t, 1, r1.ts, b"hello")
         assert isinstance(items[1], Event) and items[1].json() == {"n": 2} and items[1].ts == r2.ts
-        assert items[0].text() == "hello"  # type: ignore[union-attr]
+        assert items[0].text() == "hello"
         assert sub.position == (r2.epoch, 2)
 
 

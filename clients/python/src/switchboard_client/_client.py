@@ -229,6 +229,8 @@ class Client:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(ws.close(1000, "client closed"), 5.0)
         task = self._task
+        if task is not None and ws is None:
+            task.cancel()  # connecting or waiting to reconnect: nothing to finish
         if task is not None and task is not asyncio.current_task():
             try:
                 await asyncio.wait_for(asyncio.shield(task), 5.0)
@@ -553,7 +555,8 @@ class Client:
     async def _unsubscribe(self, sub: Subscription) -> None:
         if sub.closed:
             return
-        was_active = self._subs.get(sub.topic) is sub and sub._active_gen == self._gen and self._ws is not None
+        # Sent on this connection (confirmed or not yet): the broker must be told.
+        was_active = self._subs.get(sub.topic) is sub and sub._sent_gen == self._gen and self._ws is not None
         if self._subs.get(sub.topic) is sub:
             del self._subs[sub.topic]
         if was_active:
