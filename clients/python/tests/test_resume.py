@@ -93,6 +93,9 @@ async def test_twenty_forced_disconnects_lose_nothing(broker: Broker, proxy: Pro
             published += 5
             await asyncio.sleep(0.01)
         await cutter
+        await wait_state(sub_client, ConnectionState.CONNECTED)  # the 21st connection
+        await publisher.publish_batch([(t, b"%d" % (published + 1))])
+        published += 1
         for _ in range(200):
             if seqs(received[-1:]) == [published]:
                 break
