@@ -73,8 +73,8 @@ class Broker:
             return exc.code, json.loads(raw) if raw else None
 
 
-def start_broker(*args: str, admin_token: str | None = None) -> Broker:
-    argv = [broker_binary(), "--port", "0", *args]
+def start_broker(*args: str, admin_token: str | None = None, port: int = 0) -> Broker:
+    argv = [broker_binary(), "--port", str(port), *args]
     if admin_token:
         argv += ["--admin-token", admin_token]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

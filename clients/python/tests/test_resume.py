@@ -188,3 +188,44 @@ async def test_silent_connection_is_detected_and_resumed(broker: Broker, proxy: 
         items = await take(sub, 1, timeout=10)
         assert items == [Event(t, 1, items[0].ts, b"during")]  # type: ignore[union-attr]
         assert proxy.connections == 2
+
+
+async def test_subscribe_while_the_broker_is_unreachable(proxy: Proxy) -> None:
+    """connect() returns after a first failed attempt; subscribe() waits for the broker and
+    the client keeps retrying with backoff until it can reach it."""
+    t = topic("unreachable")
+    url = await proxy.start()
+    proxy.refuse = True
+    seen: list[ConnectionState] = []
+    async with fast_client(url, on_state=seen.append) as client:
+        assert client.state is not ConnectionState.CONNECTED
+        pending = asyncio.create_task(client.subscribe(t))
+        await asyncio.sleep(0.5)
+        assert not pending.done() and seen.count(ConnectionState.CONNECTING) >= 3
+        proxy.refuse = False
+        sub = await asyncio.wait_for(pending, 5)
+        await client.publish(t, b"finally")
+        assert seqs(await take(sub, 1)) == [1]
+
+
+async def test_broker_restart_is_a_reset(broker: Broker) -> None:
+    """A broker that shuts down closes with 1001 (not final: the client reconnects); the
+    restarted broker has new epochs, so the resumed subscription gets a Reset first."""
+    t = topic("restart")
+    own = start_broker(admin_token=ADMIN)
+    try:
+        async with fast_client(own.url) as client:
+            sub = await client.subscribe(t)
+            before = await client.publish(t, b"before")
+            assert seqs(await take(sub, 1)) == [1]
+            own.proc.terminate()  # SIGTERM: drain, WebSocket close 1001
+            await wait_state(client, ConnectionState.DISCONNECTED)
+            assert own.proc.wait(15) == 0
+            own = start_broker(admin_token=ADMIN, port=own.port)
+            await wait_state(client, ConnectionState.CONNECTED)
+            after = await client.publish(t, b"after")
+            assert after.epoch != before.epoch and after.seq == 1
+            items = await take(sub, 2)
+            assert items == [Reset(t, after.epoch), Event(t, 1, after.ts, b"after")]
+    finally:
+        stop_broker(own)
