@@ -4,7 +4,7 @@
     pip install ./clients/python
     python examples/python-subscriber.py http://127.0.0.1:8080 stocks.AAPL stocks.MSFT
 
-Positions are kept in ./subscriber-positions.json: run it, stop it with Ctrl-C, publish a
+Positions are kept in ./subscriber-positions.json: run it, stop it with Ctrl-C (or SIGTERM), publish a
 few events, run it again, and it prints exactly the events it missed (or says which ones it
 can no longer get). A token comes from $SWITCHBOARD_TOKEN when the broker needs one.
 """
@@ -14,8 +14,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 from switchboard_client import Client, Deleted, Event, Gap, Reset, Subscription
 
@@ -51,6 +53,9 @@ async def main(url: str, topics: list[str]) -> None:
     positions = load_positions()
     client = Client(url, token=os.environ.get("SWITCHBOARD_TOKEN"))
     client.on_state_change(lambda state: print(f"[connection {state.value}]", file=sys.stderr))
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     async with client:
         subs: list[Subscription] = []
         for topic in topics:
@@ -60,13 +65,18 @@ async def main(url: str, topics: list[str]) -> None:
             else:
                 sub = await client.subscribe(topic, last=5)
             subs.append(sub)
-        await asyncio.gather(*(follow(sub, subs) for sub in subs))
+        followers = asyncio.ensure_future(asyncio.gather(*(follow(sub, subs) for sub in subs)))
+        stopper = asyncio.ensure_future(stop.wait())
+        waiters: set[asyncio.Future[Any]] = {followers, stopper}
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
+    # Leaving `async with` closed the client, which ends every subscription's iteration;
+    # a client refused for good (401, close 1008) raises its reason here instead.
+    await followers
+    print("[stopped; positions saved]", file=sys.stderr)
 
 
 if __name__ == "__main__":
     if len(sys.argv) < 3:
         sys.exit(f"usage: {sys.argv[0]} http://HOST:PORT TOPIC [TOPIC ...]")
-    try:
-        asyncio.run(main(sys.argv[1], sys.argv[2:]))
-    except KeyboardInterrupt:
-        pass
+    asyncio.run(main(sys.argv[1], sys.argv[2:]))
