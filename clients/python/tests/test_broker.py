@@ -9,7 +9,7 @@ import json
 import pytest
 
 from conftest import Broker
-from helpers import nothing_more, seqs, take, take_events_until
+from helpers import nothing_more, seqs, take
 from switchboard_client import (
     BrokerError,
     Client,

@@ -4,28 +4,25 @@ resumed for ever (until closed), and the HTTP publish helpers."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import itertools
 import json
 import logging
 import time
 import urllib.parse
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from types import TracebackType
 from typing import Any
 
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
-from websockets.frames import Frame as WsFrame
-from websockets.protocol import Event as WsEvent
-from websockets.typing import Subprotocol
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from ._backoff import Backoff
 from ._frames import FrameDecoder
-from ._http import _error_from, request_json
+from ._http import BatchEntry, publish_many, publish_one
+from ._states import StateCallback, StateHub
 from ._subscription import Subscription
 from ._tokens import TokenProvider, TokenSource
+from ._transport import PROTOCOL_ZSTD, Connection, Stop, open_websocket
 from ._types import (
     BrokerError,
     ClientClosed,
@@ -38,36 +35,7 @@ from ._types import (
 
 log = logging.getLogger("switchboard_client")
 
-PROTOCOL_ZSTD = Subprotocol("switchboard.v1.zstd")
-PROTOCOL_PLAIN = Subprotocol("switchboard.v1")
-# Upgrade answers that retrying cannot change: stop, and tell the application.
-_FATAL_STATUSES = frozenset({400, 401, 403, 404})
 _CLOSE_STOP = 1008  # credentials expired, or closed by an operator
-
-StateCallback = Callable[[ConnectionState], None]
-BatchEntry = tuple[str, bytes] | tuple[str, bytes, str] | Mapping[str, Any]
-
-
-class _Connection(ClientConnection):
-    """websockets' connection, stamping the time of every frame received (data, ping,
-    pong or close), so the client can tell a connection that went silent."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.last_rx = self.loop.time()
-
-    def process_event(self, event: WsEvent) -> None:
-        if isinstance(event, WsFrame):
-            self.last_rx = self.loop.time()
-        super().process_event(event)
-
-
-class _Stop(Exception):
-    """Raised inside the connection loop: do not reconnect; ``error`` goes to the app."""
-
-    def __init__(self, error: SwitchboardError) -> None:
-        super().__init__(str(error))
-        self.error = error
 
 
 class Client:
@@ -125,15 +93,14 @@ class Client:
         self._max_frame_size = max_frame_size
         self._decoder = FrameDecoder(max_frame_size)
 
-        self._state = ConnectionState.DISCONNECTED
-        self._error: SwitchboardError | None = None
-        self._callbacks: list[StateCallback] = [on_state] if on_state else []
-        self._state_queues: list[asyncio.Queue[ConnectionState]] = []
+        self._states = StateHub()
+        if on_state is not None:
+            self._states.add_callback(on_state)
 
         self._subs: dict[str, Subscription] = {}
         self._requests: dict[int, tuple[str, Any]] = {}
         self._ids = itertools.count(1)
-        self._ws: _Connection | None = None
+        self._ws: Connection | None = None
         self._gen = 0
         self._task: asyncio.Task[None] | None = None
         self._closing = False
@@ -147,12 +114,12 @@ class Client:
     @property
     def state(self) -> ConnectionState:
         """The connection's current state."""
-        return self._state
+        return self._states.state
 
     @property
     def error(self) -> SwitchboardError | None:
         """Why the client stopped for good (401, close 1008, …), or None."""
-        return self._error
+        return self._states.error
 
     @property
     def subprotocol(self) -> str | None:
@@ -161,37 +128,15 @@ class Client:
 
     def on_state_change(self, callback: StateCallback) -> Callable[[], None]:
         """Call ``callback(state)`` on every state change; returns a function that stops it."""
-        self._callbacks.append(callback)
-        return lambda: self._callbacks.remove(callback) if callback in self._callbacks else None
+        return self._states.add_callback(callback)
 
-    async def states(self) -> AsyncIterator[ConnectionState]:
+    def states(self) -> AsyncIterator[ConnectionState]:
         """Iterate over states: the current one, then each change. Ends after CLOSED, or
         raises the error that closed the client for good."""
-        queue: asyncio.Queue[ConnectionState] = asyncio.Queue()
-        queue.put_nowait(self._state)
-        self._state_queues.append(queue)
-        try:
-            while True:
-                state = await queue.get()
-                yield state
-                if state is ConnectionState.CLOSED:
-                    if self._error is not None:
-                        raise self._error
-                    return
-        finally:
-            self._state_queues.remove(queue)
+        return self._states.follow()
 
     def _set_state(self, state: ConnectionState) -> None:
-        if state is self._state:
-            return
-        self._state = state
-        for queue in self._state_queues:
-            queue.put_nowait(state)
-        for callback in list(self._callbacks):
-            try:
-                callback(state)
-            except Exception:  # an application bug must not stop the connection loop
-                log.exception("state callback failed")
+        self._states.set(state)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -219,7 +164,7 @@ class Client:
     async def close(self) -> None:
         """Close the connection (code 1000) and end every subscription's iteration. The
         client does not reconnect and cannot be used again."""
-        if self._state is ConnectionState.CLOSED:
+        if self._states.state is ConnectionState.CLOSED:
             return
         self._closing = True
         if self._wake is not None:
@@ -242,16 +187,16 @@ class Client:
 
     async def wait_closed(self) -> None:
         """Wait until the client is closed; raise the error if it was refused for good."""
-        while self._state is not ConnectionState.CLOSED:
+        while self._states.state is not ConnectionState.CLOSED:
             async for _ in self.states():
                 pass
-        if self._error is not None:
-            raise self._error
+        if self._states.error is not None:
+            raise self._states.error
 
     def _check_open(self) -> None:
-        if self._error is not None:
-            raise self._error
-        if self._closing or self._state is ConnectionState.CLOSED:
+        if self._states.error is not None:
+            raise self._states.error
+        if self._closing or self._states.state is ConnectionState.CLOSED:
             raise ClientClosed("the client is closed")
 
     def _start(self) -> None:
@@ -272,8 +217,8 @@ class Client:
 
     def _finish(self, error: SwitchboardError | None) -> None:
         """Final state: end subscriptions (with ``error`` if any), CLOSED."""
-        if error is not None and self._error is None:
-            self._error = error
+        if error is not None and self._states.error is None:
+            self._states.error = error
         self._closing = True
         for sub in list(self._subs.values()):
             sub._end(error)
@@ -293,7 +238,7 @@ class Client:
                 self._set_state(ConnectionState.CONNECTING)
                 try:
                     ws = await self._open()
-                except _Stop as stop:
+                except Stop as stop:
                     self._finish(stop.error)
                     return
                 except (OSError, InvalidHandshake, asyncio.TimeoutError, SwitchboardError) as exc:
@@ -306,7 +251,7 @@ class Client:
                     self._backoff.reset()
                     try:
                         await self._serve(ws)
-                    except _Stop as stop:
+                    except Stop as stop:
                         self._finish(stop.error)
                         return
                 if self._closing:
@@ -329,41 +274,22 @@ class Client:
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._wake.wait(), delay)
 
-    async def _open(self) -> _Connection:
+    async def _open(self) -> Connection:
         try:
             token = await self._tokens.fresh()
         except Exception as exc:
             raise SwitchboardError(f"token_provider failed: {exc!r}") from exc
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        if self.compression == "zstd":
-            protocols = [PROTOCOL_ZSTD, PROTOCOL_PLAIN]
-        else:
-            protocols = [PROTOCOL_PLAIN]
-        try:
-            ws = await connect(
-                self._ws_url,
-                subprotocols=protocols,
-                additional_headers=headers,
-                compression="deflate" if self.compression == "deflate" else None,
-                ping_interval=self._ping_interval,
-                ping_timeout=self._ping_timeout,
-                open_timeout=self._open_timeout,
-                close_timeout=5,
-                max_size=self._max_frame_size + 64,
-                max_queue=64,
-                proxy=None,
-                create_connection=_Connection,
-            )
-        except InvalidStatus as exc:
-            status = exc.response.status_code
-            error = _error_from(status, bytes(exc.response.body or b""))
-            if status in _FATAL_STATUSES:
-                raise _Stop(error) from exc
-            raise error from exc
-        assert isinstance(ws, _Connection)
-        return ws
+        return await open_websocket(
+            self._ws_url,
+            token,
+            self.compression,
+            ping_interval=self._ping_interval,
+            ping_timeout=self._ping_timeout,
+            open_timeout=self._open_timeout,
+            max_message=self._max_frame_size + 64,
+        )
 
-    async def _serve(self, ws: _Connection) -> None:
+    async def _serve(self, ws: Connection) -> None:
         self._gen += 1
         gen = self._gen
         self._ws = ws
@@ -401,10 +327,10 @@ class Client:
                 del self._requests[op_id]
         rcvd = ws.protocol.close_rcvd
         if not self._closing and rcvd is not None and rcvd.code == _CLOSE_STOP:
-            raise _Stop(ConnectionRefused(f"closed by the broker: {rcvd.code} {rcvd.reason}".strip(), close_code=rcvd.code))
+            raise Stop(ConnectionRefused(f"closed by the broker: {rcvd.code} {rcvd.reason}".strip(), close_code=rcvd.code))
         log.info("connection closed (%s)", rcvd.code if rcvd else "no close frame")
 
-    async def _watchdog(self, ws: _Connection) -> None:
+    async def _watchdog(self, ws: Connection) -> None:
         """Drop the connection when the broker went silent for ``ping_timeout`` seconds."""
         period = max(0.05, min(1.0, self._ping_timeout / 4))
         while True:
@@ -414,7 +340,7 @@ class Client:
                 ws.transport.abort()
                 return
 
-    async def _token_timer(self, ws: _Connection) -> None:
+    async def _token_timer(self, ws: Connection) -> None:
         """Before the token expires, reconnect with a fresh one (resuming every subscription)."""
         at = self._tokens.refresh_at
         if at is None:
@@ -571,13 +497,6 @@ class Client:
 
     # -- publishing -----------------------------------------------------------------------
 
-    async def _headers(self, content_type: str) -> dict[str, str]:
-        headers = {"Content-Type": content_type}
-        token = await self._tokens.current()
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        return headers
-
     async def publish(
         self,
         topic: str,
@@ -593,12 +512,8 @@ class Client:
         """
         if isinstance(data, str):
             data = data.encode("utf-8")
-        headers = await self._headers(content_type)
-        if idempotency_key is not None:
-            headers["Idempotency-Key"] = idempotency_key
-        url = f"{self.url}/v1/topics/{urllib.parse.quote(topic, safe='')}"
-        answer = await request_json("POST", url, bytes(data), headers, self._request_timeout)
-        return _receipt(answer)
+        token = await self._tokens.current()
+        return await publish_one(self.url, token, topic, data, content_type, idempotency_key, self._request_timeout)
 
     async def publish_batch(self, events: Sequence[BatchEntry]) -> list[PublishReceipt]:
         """Publish several events at once, all or nothing (``POST /v1/publish``).
@@ -607,26 +522,5 @@ class Client:
         mapping in the contract's form (``{"topic": …, "data": <JSON value>}`` or
         ``{"topic": …, "data_b64": …, "type": …}``). Returns the receipts in request order.
         """
-        entries: list[Any] = []
-        for entry in events:
-            if isinstance(entry, tuple):
-                item: dict[str, Any] = {"topic": entry[0], "data_b64": base64.b64encode(bytes(entry[1])).decode("ascii")}
-                if len(entry) == 3:
-                    item["type"] = entry[2]
-                entries.append(item)
-            else:
-                entries.append(dict(entry))
-        body = json.dumps({"events": entries}, separators=(",", ":")).encode("utf-8")
-        headers = await self._headers("application/json")
-        answer = await request_json("POST", f"{self.url}/v1/publish", body, headers, self._request_timeout)
-        return [_receipt(result) for result in answer["results"]]
-
-
-def _receipt(answer: Any) -> PublishReceipt:
-    return PublishReceipt(
-        topic=str(answer["topic"]),
-        seq=int(answer["seq"]),
-        epoch=str(answer["epoch"]),
-        ts=int(answer["ts"]),
-        duplicate=bool(answer.get("duplicate", False)),
-    )
+        token = await self._tokens.current()
+        return await publish_many(self.url, token, events, self._request_timeout)

@@ -1,14 +1,21 @@
-"""The few HTTP calls the client makes (publishing), on the standard library only."""
+"""The HTTP calls the client makes (publishing), on the standard library only."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ._types import BrokerError, Unauthorized
+from ._types import BrokerError, PublishReceipt, Unauthorized
+
+BatchEntry = tuple[str, bytes] | tuple[str, bytes, str] | Mapping[str, Any]
+"""One event of a batch: ``(topic, data)``, ``(topic, data, content_type)``, or a mapping
+in the contract's form."""
 
 # No proxy from the environment: the broker's URL is used as given.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -52,3 +59,53 @@ async def request_json(
     if not data:
         return None
     return json.loads(data)
+
+
+def _receipt(answer: Any) -> PublishReceipt:
+    return PublishReceipt(
+        topic=str(answer["topic"]),
+        seq=int(answer["seq"]),
+        epoch=str(answer["epoch"]),
+        ts=int(answer["ts"]),
+        duplicate=bool(answer.get("duplicate", False)),
+    )
+
+
+def _headers(content_type: str, token: str | None) -> dict[str, str]:
+    headers = {"Content-Type": content_type}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    return headers
+
+
+async def publish_one(
+    base_url: str,
+    token: str | None,
+    topic: str,
+    data: bytes,
+    content_type: str,
+    idempotency_key: str | None,
+    timeout: float,
+) -> PublishReceipt:
+    """``POST /v1/topics/{topic}`` with the payload as the body."""
+    headers = _headers(content_type, token)
+    if idempotency_key is not None:
+        headers["Idempotency-Key"] = idempotency_key
+    url = f"{base_url}/v1/topics/{urllib.parse.quote(topic, safe='')}"
+    return _receipt(await request_json("POST", url, bytes(data), headers, timeout))
+
+
+async def publish_many(base_url: str, token: str | None, events: Sequence[BatchEntry], timeout: float) -> list[PublishReceipt]:
+    """``POST /v1/publish``: tuples become ``data_b64`` entries, mappings go as they are."""
+    entries: list[Any] = []
+    for entry in events:
+        if isinstance(entry, tuple):
+            item: dict[str, Any] = {"topic": entry[0], "data_b64": base64.b64encode(bytes(entry[1])).decode("ascii")}
+            if len(entry) == 3:
+                item["type"] = entry[2]
+            entries.append(item)
+        else:
+            entries.append(dict(entry))
+    body = json.dumps({"events": entries}, separators=(",", ":")).encode("utf-8")
+    answer = await request_json("POST", f"{base_url}/v1/publish", body, _headers("application/json", token), timeout)
+    return [_receipt(result) for result in answer["results"]]
