@@ -14,7 +14,7 @@ from helpers import seqs, take, take_events_until
 from switchboard_client import (
     BrokerError,
     Client,
-    ConnectionRefused,
+    ClosedByBroker,
     ConnectionState,
     Event,
     Unauthorized,
@@ -140,7 +140,7 @@ async def test_expired_static_token_closes_with_1008_and_raises(broker: Broker) 
     client = Client(broker.url, token=token(ttl=2), min_reconnect_delay=0.01)
     async with client:
         sub = await client.subscribe(t)
-        with pytest.raises(ConnectionRefused) as err:
+        with pytest.raises(ClosedByBroker) as err:
             async for _ in sub:
                 pass
         assert err.value.close_code == 1008
@@ -155,7 +155,7 @@ async def test_connection_closed_by_operator_is_final(broker: Broker) -> None:
         mine = [c["id"] for c in conns["connections"] if t in c["subscriptions"]]
         assert status == 200 and len(mine) == 1
         assert broker.request("DELETE", f"/v1/admin/connections/{mine[0]}")[0] == 204
-        with pytest.raises(ConnectionRefused) as err:
+        with pytest.raises(ClosedByBroker) as err:
             await asyncio.wait_for(sub.__anext__(), 10)
         assert err.value.close_code == 1008
         await asyncio.sleep(0.3)

@@ -18,7 +18,7 @@ from ._subscription import Subscription
 from ._types import (
     BrokerError,
     ClientClosed,
-    ConnectionRefused,
+    ClosedByBroker,
     ConnectionState,
     Deleted,
     Event,
@@ -36,7 +36,7 @@ __all__ = [
     "BrokerError",
     "Client",
     "ClientClosed",
-    "ConnectionRefused",
+    "ClosedByBroker",
     "ConnectionState",
     "Deleted",
     "Event",

@@ -26,7 +26,7 @@ from ._transport import PROTOCOL_ZSTD, Connection, Stop, open_websocket
 from ._types import (
     BrokerError,
     ClientClosed,
-    ConnectionRefused,
+    ClosedByBroker,
     ConnectionState,
     FrameError,
     PublishReceipt,
@@ -327,7 +327,7 @@ class Client:
                 del self._requests[op_id]
         rcvd = ws.protocol.close_rcvd
         if not self._closing and rcvd is not None and rcvd.code == _CLOSE_STOP:
-            raise Stop(ConnectionRefused(f"closed by the broker: {rcvd.code} {rcvd.reason}".strip(), close_code=rcvd.code))
+            raise Stop(ClosedByBroker(f"closed by the broker: {rcvd.code} {rcvd.reason}".strip(), close_code=rcvd.code))
         log.info("connection closed (%s)", rcvd.code if rcvd else "no close frame")
 
     async def _watchdog(self, ws: Connection) -> None:

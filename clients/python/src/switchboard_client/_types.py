@@ -124,15 +124,14 @@ class Unauthorized(BrokerError):
     """The broker refused the credentials (HTTP 401). The client does not reconnect."""
 
 
-class ConnectionRefused(SwitchboardError):
-    """The broker ended the connection for good: close code 1008 (credentials expired or
-    closed by an operator) or an upgrade refused with a status that retrying cannot fix.
-    The client does not reconnect."""
+class ClosedByBroker(SwitchboardError):
+    """The broker closed the connection with code 1008 (credentials expired, or closed by
+    an operator). The client does not reconnect. (An upgrade refused for good raises
+    :class:`Unauthorized` or :class:`BrokerError` with the HTTP status instead.)"""
 
-    def __init__(self, message: str, close_code: int | None = None, status: int | None = None) -> None:
+    def __init__(self, message: str, close_code: int) -> None:
         super().__init__(message)
         self.close_code = close_code
-        self.status = status
 
 
 class ClientClosed(SwitchboardError):
