@@ -172,3 +172,13 @@ def test_event_helpers() -> None:
 
 def test_asyncio_available() -> None:
     assert asyncio.iscoroutinefunction(Client.publish)
+
+
+def test_window_over_8_mib_is_refused() -> None:
+    body = encode_body("a", 1, [(0, b"w" * 1000)])
+    params = zstandard.ZstdCompressionParameters.from_level(3, window_log=24, write_content_size=False)
+    cobj = zstandard.ZstdCompressor(compression_params=params).compressobj()  # size unknown: the window stays 16 MiB
+    compressed = cobj.compress(body) + cobj.flush()
+    assert zstandard.get_frame_parameters(compressed).window_size == 16 << 20
+    with pytest.raises(FrameError):
+        FrameDecoder().decode(b"\x01" + compressed)

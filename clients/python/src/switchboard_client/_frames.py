@@ -28,6 +28,10 @@ KNOWN_FLAGS = FLAG_ZSTD | FLAG_DELTA
 
 #: A body larger than this is never used as a delta prefix (contract v1.1).
 MAX_PREFIX_BYTES = 1 << 20
+#: The broker's zstd frames use a window of at most 8 MiB (contract v1); a delta frame's
+#: window may also span its prefix. Larger windows are refused rather than allocated.
+MAX_WINDOW_BYTES = 8 << 20
+MAX_DELTA_WINDOW_BYTES = MAX_WINDOW_BYTES + MAX_PREFIX_BYTES
 
 _U16 = struct.Struct(">H")
 _HEAD = struct.Struct(">QI")  # first seq, count
@@ -88,7 +92,7 @@ class FrameDecoder:
 
     def __init__(self, max_body_size: int = 64 << 20) -> None:
         self.max_body_size = max_body_size
-        self._plain = zstandard.ZstdDecompressor()
+        self._plain = zstandard.ZstdDecompressor(max_window_size=MAX_WINDOW_BYTES)
         #: Frames decoded so far: all, those with bit 0 (zstd), those with bit 1 (delta).
         self.frames = 0
         self.zstd_frames = 0
@@ -133,7 +137,7 @@ class FrameDecoder:
             dctx = self._plain
         else:
             dictionary = zstandard.ZstdCompressionDict(prefix, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
-            dctx = zstandard.ZstdDecompressor(dict_data=dictionary)
+            dctx = zstandard.ZstdDecompressor(dict_data=dictionary, max_window_size=MAX_DELTA_WINDOW_BYTES)
         try:
             if declared >= 0:
                 out = dctx.decompress(compressed)
