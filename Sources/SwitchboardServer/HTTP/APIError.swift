@@ -32,6 +32,7 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
         case .limit: .tooManyRequests
         case .notFound: .notFound
         case .conflict: .conflict
+        case .unprocessable: .unprocessableContent
         }
         self.init(status, code: error.code, message: error.message, index: index)
     }
