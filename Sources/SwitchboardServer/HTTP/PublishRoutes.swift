@@ -73,7 +73,7 @@ struct PublishRoutes<Context: RemoteAddressContext>: Sendable {
     /// the topic (400), the grant (403), then the caller's publish rate (429, which takes one
     /// event from the caller's bucket when it passes). Shared with ``LoopPublisher``.
     func admit(topic: String, principal: Principal, remote: @autoclosure () -> String) throws(APIError) {
-        guard TopicName.isValid(topic) else { throw APIError(.invalidTopic(topic)) }
+        guard TopicName.isValid(topic) else { throw APIError.invalidTopic(inPath: topic) }
         try access.authorize(principal, .publish(topic))
         if rateLimiter.isEnabled { try rateLimiter.take(1, for: rateKey(principal, remote: remote())) }
     }
