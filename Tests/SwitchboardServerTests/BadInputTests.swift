@@ -108,6 +108,11 @@ import Testing
             try await client.send(#"{"op":"subscribe","topic":"\#(String(repeating: "x", count: 2000))"}"#)
             try await eventually("closed") { client.closed != nil }
             #expect(client.closed??.closeCode == .messageTooLarge)
+            // The reason needs BrokerChannel's upgrader to leave protocol errors to the connection
+            // handler (`automaticErrorHandling: false`); then remove `withKnownIssue`.
+            withKnownIssue("NIO's protocol error handler answers first, with the code alone") {
+                #expect(client.closed??.reason == "message too big", "the close says why")
+            }
             try await broker.http { http in try await broker.publish("t", "1", client: http) }
             try await eventually("others still served") { other.seqs("t") == [1] }
             try await other.close()
