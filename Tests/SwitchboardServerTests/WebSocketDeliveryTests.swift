@@ -124,13 +124,15 @@ import Testing
     }
 
     @Test func aClientThatNeverReadsGetsAGapAndOthersAreUnaffected() async throws {
-        let configuration = BrokerConfiguration(engine: EngineConfiguration(ringLimits: RingLimits(capacity: 100_000, maxBytes: 1 << 30)), subscriberQueueBytes: 64 * 1024)
+        // The queue leaves the fast client 32 events of slack: with 8 (64 KiB) it fell behind
+        // whenever the whole suite ran beside it on two loaded cores, and got a gap.
+        let configuration = BrokerConfiguration(engine: EngineConfiguration(ringLimits: RingLimits(capacity: 100_000, maxBytes: 1 << 30)), subscriberQueueBytes: 256 * 1024)
         try await withBroker(configuration) { broker in
             let slow = try await TestSubscriber(url: broker.wsURL + "?topics=flood", reading: false)
             let fast = try await TestSubscriber(url: broker.wsURL + "?topics=flood")
             try await eventually("fast subscribed") { !fast.controls(type: "subscribed").isEmpty }
             let payload = String(repeating: "x", count: 8 * 1024)
-            let count = 1500  // 12 MB: more than the slow client's socket buffers and queue hold
+            let count = 2000  // 16 MB: more than the slow client's socket buffers and queue hold
             try await broker.http { http in for _ in 0..<count { try await broker.publish("flood", payload, type: "text/plain", client: http) } }
             try await eventually("fast got everything", timeout: .seconds(30)) { fast.seqs("flood").count == count }
             #expect(fast.seqs("flood") == Array(1...UInt64(count)))
