@@ -116,6 +116,7 @@ public struct Broker: Sendable {
         let router = Router(context: BrokerRequestContext.self)
         router.add(middleware: RejectionLogMiddleware(logger: logger))
         router.add(middleware: JSONErrorMiddleware(knownPaths: Self.isKnownPath))
+        router.add(middleware: StrictQueryMiddleware())
         router.get("/healthz") { _, _ in Response.json("{\"status\":\"ok\"}") }
         router.get("/readyz") { [state] _, _ in
             state.isDraining ? Response.json("{\"status\":\"draining\"}", status: .serviceUnavailable) : Response.json("{\"status\":\"ready\"}")

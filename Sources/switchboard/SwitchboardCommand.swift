@@ -11,7 +11,8 @@ struct SwitchboardCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchboard",
         abstract: "Switchboard: a live-data publish/subscribe broker (HTTP publish, WebSocket, zstd).",
-        discussion: "Every flag has an environment variable: SWITCHBOARD_ plus its name in UPPER_SNAKE (e.g. SWITCHBOARD_RING_CAPACITY). A configuration file (JSON or YAML, same names in snake_case) is overridden by variables, and variables by flags."
+        discussion: "Every flag has an environment variable: SWITCHBOARD_ plus its name in UPPER_SNAKE (e.g. SWITCHBOARD_RING_CAPACITY). A configuration file (JSON or YAML, same names in snake_case) is overridden by variables, and variables by flags.",
+        version: "switchboard \(BuildInfo.version)"
     )
 
     @Option(help: "Configuration file, .json or .yaml (SWITCHBOARD_CONFIG).") var config: String?
@@ -83,12 +84,12 @@ struct SwitchboardCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "switchboard")
         do {
-            var layers: [Settings.Layer] = []
+            var layers: [(source: Settings.Source, layer: Settings.Layer)] = []
             if let path = config ?? environment["SWITCHBOARD_CONFIG"] {
-                layers.append(try Settings.fileLayer(path: path))
+                layers.append((.file(path), try Settings.fileLayer(path: path)))
             }
-            layers.append(Settings.environmentLayer(environment))
-            layers.append(flagLayer)
+            layers.append((.environment, Settings.environmentLayer(environment)))
+            layers.append((.flags, flagLayer))
             brokerConfiguration = try Settings.apply(layers)
             broker = try Broker(configuration: brokerConfiguration, logger: logger)
         } catch {

@@ -50,4 +50,32 @@ import Testing
             #expect(dom.contains(#"<span class="tag ws">ws</span>"#), "the page's own WebSocket is listed")
         }
     }
+
+    @Test(.enabled(if: Chromium.shouldRun, "chromium is not installed and CI is not set"))
+    func withoutATokenThePageAsksForIt() async throws {
+        try #require(Chromium.path != nil, "CI is set but chromium is missing: run scripts/deps.sh")
+        // One browser run only: Chromium is heavy on two cores, and other suites run meanwhile
+        // (three runs here made the slow-consumer delivery test miss its timing).
+        let credentials = BrokerConfiguration.Credentials(adminToken: "root-token")
+        try await withBroker(BrokerConfiguration(credentials: credentials)) { broker in
+            let refused = try await Chromium.dumpDOM("http://127.0.0.1:\(broker.port)/admin")
+            #expect(refused.contains(#"<section class="auth shown" id="authPrompt""#), "the token prompt is shown: \(refused.prefix(300))")
+            // (The script holds every text too: look at the elements.)
+            #expect(Self.text(of: "authReason", in: refused) == "This broker asks for an admin token (401 unauthorized).")
+            #expect(Self.text(of: "topicsEmpty", in: refused) == "Enter the admin token to see topics.", "an empty list is not what a refusal looks like")
+            #expect(Self.text(of: "status", in: refused) == "admin token needed")
+            #expect(refused.contains(#"<input id="tokenInput""#) && refused.contains(#"class="token shown""#))
+            // Which rate is which: the header's is the last second, the table's a one-minute average.
+            #expect(refused.contains("Published / s <span class=\"qual\">last second</span>"))
+            #expect(refused.contains("Rate / s <span class=\"qual\">1-min avg</span>"))
+        }
+    }
+
+    /// The text of the element with `id` in a dumped DOM (elements without children only).
+    static func text(of id: String, in dom: String) -> String? {
+        guard let range = dom.range(of: "id=\"\(id)\"") else { return nil }
+        let rest = dom[range.upperBound...]
+        guard let open = rest.firstIndex(of: ">"), let close = rest[open...].firstIndex(of: "<") else { return nil }
+        return String(rest[rest.index(after: open)..<close])
+    }
 }

@@ -77,6 +77,8 @@ import Testing
                 (#"{"op":"subscribe","topic":"a..b"}"#, "invalid_topic"),
                 (#"{"op":"subscribe","topic":"a","since":1,"last":2}"#, "invalid_request"),
                 (#"{"op":"subscribe","topic":"a","since":"x"}"#, "invalid_request"),
+                (#"{"op":"subscribe","topic":"a","since":-1,"id":17}"#, "invalid_request"),
+                (#"{"op":"subscribe","topic":"a","sinse":0,"id":18}"#, "invalid_request"),
             ]
             for (text, _) in cases { try await client.send(text) }
             try await client.sendBinary([1, 2, 3])
@@ -84,6 +86,10 @@ import Testing
             let codes = client.controls(type: "error").map { $0["code"] as? String ?? "" }
             #expect(codes == cases.map(\.1) + ["binary_not_accepted"])
             #expect(client.controls(type: "error")[2]["id"] as? Int == 5)
+            // The id is echoed whatever else is wrong; a typo is named, not ignored.
+            #expect(client.controls(type: "error")[7]["id"] as? Int == 17)
+            #expect(client.controls(type: "error")[8]["id"] as? Int == 18)
+            #expect((client.controls(type: "error")[8]["message"] as? String)?.contains("sinse") == true)
             // Still open and serving.
             try await client.send(#"{"op":"subscribe","topic":"ok"}"#)
             try await eventually("subscribed") { !client.controls(type: "subscribed").isEmpty }
@@ -102,6 +108,7 @@ import Testing
             try await client.send(#"{"op":"subscribe","topic":"\#(String(repeating: "x", count: 2000))"}"#)
             try await eventually("closed") { client.closed != nil }
             #expect(client.closed??.closeCode == .messageTooLarge)
+            #expect(client.closed??.reason == "message too big", "the close says why")
             try await broker.http { http in try await broker.publish("t", "1", client: http) }
             try await eventually("others still served") { other.seqs("t") == [1] }
             try await other.close()

@@ -12,6 +12,8 @@ public struct EngineError: Error, Equatable, Sendable, CustomStringConvertible {
         case notFound
         /// The request conflicts with the current state (HTTP 409; on WebSocket an error message).
         case conflict
+        /// Well-formed, but contradicts what the broker already holds (HTTP 422).
+        case unprocessable
     }
 
     /// The kind of refusal.
@@ -33,5 +35,13 @@ public struct EngineError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The contract's error for a bad topic name.
     public static func invalidTopic(_ name: String) -> EngineError {
         EngineError(.invalid, code: "invalid_topic", message: "'\(name.prefix(140))' is not a valid topic name: 1 to 128 characters, segments of A-Z a-z 0-9 _ - joined by single dots.")
+    }
+
+    /// The contract's error for an idempotency key repeated with a different payload or type.
+    public static func idempotencyKeyReused(_ key: String) -> EngineError {
+        EngineError(
+            .unprocessable, code: "idempotency_key_reused",
+            message: "The idempotency key '\(key)' names a buffered event with a different payload or type; nothing was published."
+        )
     }
 }

@@ -3,8 +3,12 @@ extension InMemoryTopicEngine {
         guard TopicName.isValid(name) else { throw .invalidTopic(name) }
         while true {
             guard let topic = try topic(named: name, create: create) else { return nil }
+            let time = now()
             let read: TopicRead? = topic.state.withLock { state in
                 guard !state.retired else { return nil }
+                // Events past the age limit leave before any read sees them, as the sweep would
+                // have evicted them; the replay arithmetic then reports them as a gap.
+                state.ring.evict(now: time)
                 return Self.read(state.ring, topic: name, epoch: state.epoch, from: start, limit: limit)
             }
             if let read { return read }

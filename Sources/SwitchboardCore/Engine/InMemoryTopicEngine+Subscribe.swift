@@ -17,8 +17,11 @@ extension InMemoryTopicEngine {
         let compressor = self.compressor
         let stats = self.stats
         let name = topic.name
+        let time = now()
         let outcome: Result<SubscribeReceipt, EngineError>? = topic.state.withLock { state in
             guard !state.retired else { return nil }
+            // A replay never serves events past the age limit (see `read`).
+            state.ring.evict(now: time)
             let ring = state.ring
             let plan = ReplayPlan.make(start: start, oldest: ring.oldestSeq, newest: ring.newestSeq, epoch: state.epoch)
             let receipt = SubscribeReceipt(epoch: state.epoch, seq: ring.newestSeq, reset: plan.reset)

@@ -30,7 +30,7 @@ public final class InMemoryTopicEngine: TopicEngine {
         try validate(request)
         while true {
             let topic = try topic(named: request.topic, create: true)!
-            if let receipt = append(request, to: topic) { return receipt }
+            if let receipt = try append(request, to: topic) { return receipt }
         }
     }
 
@@ -50,7 +50,9 @@ public final class InMemoryTopicEngine: TopicEngine {
                 // races with this, and then the topic is created again, limit permitting.
                 let topic: Topic
                 do { topic = try self.topic(named: request.topic, create: true)! } catch { throw BatchError(index: index, error: error) }
-                if let receipt = append(request, to: topic) {
+                let appended: PublishReceipt?
+                do { appended = try append(request, to: topic) } catch { throw BatchError(index: index, error: error) }
+                if let receipt = appended {
                     receipts.append(receipt)
                     break
                 }
@@ -94,11 +96,18 @@ public final class InMemoryTopicEngine: TopicEngine {
     }
 
     /// Appends under the topic's lock; nil if the topic was retired meanwhile (look it up again).
-    private func append(_ request: PublishRequest, to topic: Topic) -> PublishReceipt? {
+    /// Throws `idempotency_key_reused` for a buffered key that names a different event.
+    private func append(_ request: PublishRequest, to topic: Topic) throws(EngineError) -> PublishReceipt? {
         let time = now()
+        var reused = false
         let outcome: (PublishReceipt, Bool, [UInt64: TopicWaiter])? = topic.state.withLock { state in
             guard !state.retired else { return nil }
             if let key = request.idempotencyKey, let first = state.ring.event(idempotencyKey: key) {
+                // A repeat is the same event only if its payload and type are the same too.
+                guard first.payload == request.payload, first.contentType == request.contentType else {
+                    reused = true
+                    return nil
+                }
                 return (PublishReceipt(topic: topic.name, seq: first.seq, epoch: state.epoch, ts: first.ts, duplicate: true), false, [:])
             }
             let event = state.ring.append(payload: request.payload, contentType: request.contentType, ts: time, idempotencyKey: request.idempotencyKey)
@@ -113,6 +122,7 @@ public final class InMemoryTopicEngine: TopicEngine {
             swap(&waiters, &state.waiters)
             return (PublishReceipt(topic: topic.name, seq: event.seq, epoch: state.epoch, ts: event.ts, duplicate: false), schedule, waiters)
         }
+        if reused { throw .idempotencyKeyReused(request.idempotencyKey ?? "") }
         guard let (receipt, schedule, waiters) = outcome else { return nil }
         for waiter in waiters.values { waiter.fire() }
         if !receipt.duplicate {

@@ -1,9 +1,9 @@
 import SwitchboardCore
 
-/// The broker's version, as `/v1/admin/stats` reports it.
-enum BuildInfo {
+/// The broker's version: the one constant `switchboard --version` and `/v1/admin/stats` report.
+public enum BuildInfo {
     /// The version string.
-    static let version = "0.5.0"
+    public static let version = "0.5.0"
 }
 
 /// Subscriber or connection counts per transport, as the admin API shows them.

@@ -7,7 +7,7 @@ extension AdminPage {
     const params = new URLSearchParams(location.search);
     let token = params.get("token") || sessionStorage.getItem("switchboard.token") || "";
     const $ = (id) => document.getElementById(id);
-    const state = { totals: [], liveUpdates: 0, ws: null, retry: 500, last: null };
+    const state = { totals: [], liveUpdates: 0, ws: null, retry: 500, last: null, needToken: false };
 
     // ---- formatting ----
     const nf = new Intl.NumberFormat("en-US");
@@ -44,16 +44,27 @@ extension AdminPage {
     async function api(method, path) {
       const headers = token ? { Authorization: "Bearer " + token } : {};
       const response = await fetch(path, { method, headers });
-      if (response.status === 401 || response.status === 403) { $("tokenForm").classList.add("shown"); throw new Error("admin credentials needed"); }
+      if (response.status === 401 || response.status === 403) {
+        needToken(response.status === 403 ? "This token does not allow the admin API (403 forbidden)."
+          : token ? "The token was refused (401 unauthorized)." : "This broker asks for an admin token (401 unauthorized).");
+        throw new Error("admin token needed");
+      }
       if (!response.ok) { let msg = response.status + ""; try { msg = (await response.json()).error.message; } catch (e) {} throw new Error(msg); }
       return response.status === 204 ? null : response.json();
+    }
+    // Without admin credentials the page has nothing to show: it asks for the token instead.
+    function needToken(reason) {
+      state.needToken = true;
+      $("tokenForm").classList.add("shown"); $("authPrompt").classList.add("shown"); $("authReason").textContent = reason;
+      $("topicsEmpty").textContent = "Enter the admin token to see topics."; $("connEmpty").textContent = "Enter the admin token to see connections.";
+      setStatus("down", "admin token needed");
     }
     async function loadOnce() {
       try {
         const [stats, topics, connections] = await Promise.all([api("GET", "/v1/admin/stats"), api("GET", "/v1/admin/topics"), api("GET", "/v1/admin/connections")]);
         render({ ts: Date.now() * 1000, stats, topics: topics.topics, connections: connections.connections,
                  totals: { topics: topics.topics.length, connections: connections.connections.length } }, "http");
-      } catch (e) { setStatus("down", e.message); }
+      } catch (e) { if (!state.needToken) setStatus("down", e.message); }
     }
 
     // ---- WebSocket: the stats topic, binary frames decoded by hand ----
@@ -95,7 +106,7 @@ extension AdminPage {
         render(JSON.parse(new TextDecoder().decode(newest.payload)), "ws");
       };
       ws.onclose = (event) => {
-        setStatus("down", event.code === 1008 ? "closed by an operator" : "disconnected");
+        if (!state.needToken) setStatus("down", event.code === 1008 ? "closed by an operator" : "disconnected");
         state.retry = Math.min(state.retry * 2, 8000);
         setTimeout(connect, state.retry);
       };
@@ -245,6 +256,8 @@ extension AdminPage {
     $("filter").addEventListener("input", () => { if (state.last) renderTopics(state.last.snapshot, state.last.source); });
     $("tokenForm").addEventListener("submit", (event) => {
       event.preventDefault(); token = $("tokenInput").value.trim(); sessionStorage.setItem("switchboard.token", token);
+      state.needToken = false; $("authPrompt").classList.remove("shown");
+      $("topicsEmpty").textContent = "No topics yet."; $("connEmpty").textContent = "No connections.";
       $("tokenForm").classList.remove("shown"); loadOnce(); if (state.ws) state.ws.close();
     });
     loadOnce();

@@ -82,6 +82,10 @@ enum AdminPage {
     .tag.zero { opacity: .45; }
     .muted { color: var(--muted); } .warn { color: var(--warn); } .bad { color: var(--bad); }
     .empty { padding: 26px; text-align: center; color: var(--muted); }
+    .qual { text-transform: none; letter-spacing: 0; font-weight: 400; color: var(--faint); }
+    .auth { display: none; padding: 16px 20px; border-color: var(--accent); }
+    .auth.shown { display: block; }
+    .auth h2 { margin-bottom: 6px; } .auth p { margin: 4px 0; }
     .spark path { fill: none; stroke: var(--accent); stroke-width: 1.5; }
     .spark path.area { fill: var(--accent-soft); stroke: none; }
     #toast { position: fixed; right: 20px; bottom: 20px; background: var(--ink); color: var(--bg); padding: 8px 14px; border-radius: 8px;
@@ -108,18 +112,24 @@ enum AdminPage {
         <div class="card"><div class="label">Uptime</div><div class="value" id="uptime">–</div><div class="sub" id="started">&nbsp;</div></div>
         <div class="card"><div class="label">Topics</div><div class="value" id="topicsCount">–</div><div class="sub" id="buffered">&nbsp;</div></div>
         <div class="card"><div class="label">Connections</div><div class="value" id="connCount">–</div><div class="sub" id="connSplit">&nbsp;</div></div>
-        <div class="card"><div class="label">Published / s</div><div class="value" id="pubRate">–</div><svg class="spark" id="pubSpark" width="100%" height="22" viewBox="0 0 120 22" preserveAspectRatio="none"></svg></div>
+        <div class="card" title="Events published in the last second, all topics"><div class="label">Published / s <span class="qual">last second</span></div><div class="value" id="pubRate">–</div><svg class="spark" id="pubSpark" width="100%" height="22" viewBox="0 0 120 22" preserveAspectRatio="none"></svg></div>
         <div class="card"><div class="label">Delivered / s</div><div class="value" id="delRate">–</div><div class="sub" id="delTotal">&nbsp;</div></div>
         <div class="card"><div class="label">Sent / s</div><div class="value" id="sentRate">–</div><div class="sub" id="sentSub">&nbsp;</div></div>
       </div>
     </header>
     <main>
+      <section class="auth" id="authPrompt" role="alert">
+        <h2>Admin token needed</h2>
+        <p id="authReason">This broker asks for credentials.</p>
+        <p>Enter the admin token (<code>--admin-token</code>, or a JWT whose <code>switchboard</code> claim has
+          <code>"admin":true</code>) in the field at the top right, or open <code>/admin?token=TOKEN</code>.</p>
+      </section>
       <section>
         <div class="sechead"><h2>Topics</h2><span class="count" id="topicsNote"></span><div class="spacer"></div>
           <input id="filter" placeholder="Filter topics" size="24"></div>
         <div class="scroll"><table id="topics">
           <colgroup><col style="width:24%"><col style="width:15%"><col style="width:9%"><col style="width:15%"><col style="width:9%"><col style="width:14%"><col style="width:9%"><col style="width:92px"></colgroup>
-          <thead><tr><th>Topic</th><th class="n">Rate (1 min)</th><th class="n">Seq</th><th class="n">Buffered</th><th class="n">Bytes</th><th>Subscribers</th><th>Epoch</th><th></th></tr></thead>
+          <thead><tr><th>Topic</th><th class="n" title="Events published per second, averaged over the last minute">Rate / s <span class="qual">1-min avg</span></th><th class="n">Seq</th><th class="n">Buffered</th><th class="n">Bytes</th><th>Subscribers</th><th>Epoch</th><th></th></tr></thead>
           <tbody></tbody></table><div class="empty" id="topicsEmpty">No topics yet.</div></div>
       </section>
       <section>

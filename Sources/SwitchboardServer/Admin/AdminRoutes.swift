@@ -88,7 +88,7 @@ struct AdminRoutes: Sendable {
 
     private static func topicName(_ context: BrokerRequestContext) throws(APIError) -> String {
         let name = context.parameters.get("topic") ?? ""
-        guard TopicName.isValid(name) else { throw APIError(.invalidTopic(name)) }
+        guard TopicName.isValid(name) else { throw APIError.invalidTopic(inPath: name) }
         return name
     }
 

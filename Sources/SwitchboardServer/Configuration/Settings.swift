@@ -29,15 +29,49 @@ public enum Settings {
     /// A layer of settings: values by name, as text (lists keep every value).
     public typealias Layer = [String: [String]]
 
+    /// Where a layer came from; every error about one of its values names it.
+    public enum Source: Sendable, Equatable {
+        /// A configuration file, by its path.
+        case file(String)
+        /// `SWITCHBOARD_*` environment variables.
+        case environment
+        /// Command-line flags.
+        case flags
+
+        /// How a user finds the setting `name` in this source.
+        func locate(_ name: String) -> String {
+            switch self {
+            case .file(let path): "'\(name)' in configuration file \(path)"
+            case .environment: "SWITCHBOARD_" + name.uppercased()
+            case .flags: "--" + name.replacingOccurrences(of: "_", with: "-")
+            }
+        }
+    }
+
     /// Applies layers in order onto `base`.
     public static func apply(_ layers: [Layer], to base: BrokerConfiguration = .init()) throws(ConfigurationError) -> BrokerConfiguration {
+        try apply(layers.map { (nil, $0) }, to: base)
+    }
+
+    /// Applies layers in order onto `base`; an error names the flag, variable or file key it is about.
+    public static func apply(_ layers: [(source: Source, layer: Layer)], to base: BrokerConfiguration = .init()) throws(ConfigurationError) -> BrokerConfiguration {
+        try apply(layers.map { (Optional($0.source), $0.layer) }, to: base)
+    }
+
+    private static func apply(_ layers: [(Source?, Layer)], to base: BrokerConfiguration) throws(ConfigurationError) -> BrokerConfiguration {
         var configuration = base
-        for layer in layers {
+        for (source, layer) in layers {
             for (name, values) in layer.sorted(by: { $0.key < $1.key }) {
                 guard let definition = definitions.first(where: { $0.name == name }) else {
+                    if case .file(let path) = source { throw ConfigurationError("unknown setting '\(name)' in configuration file \(path)") }
                     throw ConfigurationError("unknown setting '\(name)'")
                 }
-                try definition.apply(&configuration, values)
+                do throws(ConfigurationError) {
+                    try definition.apply(&configuration, values)
+                } catch {
+                    guard let source else { throw error }
+                    throw ConfigurationError("\(source.locate(name)): \(error.description)")
+                }
             }
         }
         return configuration
@@ -55,8 +89,12 @@ public enum Settings {
 
     /// The layer given by a JSON (`.json`) or YAML (`.yaml`, `.yml`) file.
     public static func fileLayer(path: String) throws(ConfigurationError) -> Layer {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw ConfigurationError("configuration file \(path) not found")
+        }
         let text: String
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            guard FileManager.default.isReadableFile(atPath: path) else { throw ConfigurationError("configuration file \(path) is not readable") }
             throw ConfigurationError("cannot read configuration file \(path): \(error.localizedDescription)")
         }
         let object: Any?

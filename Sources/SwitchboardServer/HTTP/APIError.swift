@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 public import Hummingbird
 import NIOCore
@@ -32,6 +33,7 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
         case .limit: .tooManyRequests
         case .notFound: .notFound
         case .conflict: .conflict
+        case .unprocessable: .unprocessableContent
         }
         self.init(status, code: error.code, message: error.message, index: index)
     }
@@ -82,6 +84,12 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
         return (HTTPResponse(status: status, headerFields: fields), body)
     }
 
+    /// `invalid_topic` for a topic name taken from a request path, shown percent-decoded
+    /// (`'has space'`, not `'has%20space'`) as the client meant it.
+    static func invalidTopic(inPath raw: String) -> APIError {
+        APIError(.invalidTopic(raw.removingPercentEncoding ?? raw))
+    }
+
     static let shuttingDown = APIError(.serviceUnavailable, code: "shutting_down", message: "The broker is shutting down.")
 
     /// A streaming request from a page of an origin that may not use the broker.
@@ -119,6 +127,9 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             throw error
         } catch let error as HTTPError {
             switch error.status {
+            case .notFound where Self.hasEmptyTopic(request.method, request.uri.path):
+                // The route exists but its topic is empty: the topic is what is wrong, not the method.
+                throw APIError(.invalidTopic(""))
             case .notFound where knownPaths(request.uri.path):
                 throw APIError(.methodNotAllowed, code: "method_not_allowed", message: "\(request.method) is not allowed on \(request.uri.path).")
             case .notFound:
@@ -128,6 +139,18 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             default:
                 throw APIError(error.status, code: "http_\(error.status.code)", message: error.body ?? error.status.reasonPhrase)
             }
+        }
+    }
+
+    /// Whether the request is for a route that takes a topic, with the topic left empty
+    /// (`POST /v1/topics/`, `GET /v1/topics//events`, `GET /v1/admin/topics/`, …).
+    static func hasEmptyTopic(_ method: HTTPRequest.Method, _ path: String) -> Bool {
+        switch (method, path) {
+        case (.post, "/v1/topics/"), (.get, "/v1/topics//events"), (.head, "/v1/topics//events"),
+            (.get, "/v1/admin/topics/"), (.delete, "/v1/admin/topics/"), (.put, "/v1/admin/topics//config"):
+            true
+        default:
+            false
         }
     }
 }

@@ -56,6 +56,8 @@ struct BrokerChannel: ServerChildChannel {
             let connection = NIOLoopBound(connectionHandler, eventLoop: channel.eventLoop)
             let upgrader = NIOTypedWebSocketServerUpgrader<Void>(
                 maxFrameSize: maxFrameSize,
+                // Protocol errors are the connection handler's to answer, with a reason (1009 "message too big").
+                enableAutomaticErrorHandling: false,
                 shouldUpgrade: { [webSocket] channel, head in
                     let remote = BrokerRequestContext.describe(channel.remoteAddress)
                     let promise = channel.eventLoop.makePromise(of: Result<(WebSocketEndpoint.Accepted, HTTPFields), APIError>.self)

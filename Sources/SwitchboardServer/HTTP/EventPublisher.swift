@@ -25,7 +25,7 @@ struct EventPublisher: Sendable {
     /// from the caller's bucket when it passes.
     func admit(topic: String, principal: Principal, remote: @autoclosure () -> String) throws(APIError) {
         guard !state.isDraining else { throw APIError.shuttingDown }
-        guard TopicName.isValid(topic) else { throw APIError(.invalidTopic(topic)) }
+        guard TopicName.isValid(topic) else { throw APIError.invalidTopic(inPath: topic) }
         try access.authorize(principal, .publish(topic))
         if rateLimiter.isEnabled { try rateLimiter.take(1, for: Self.rateKey(principal, remote: remote())) }
     }

@@ -51,6 +51,8 @@ struct RouterDispatch: Sendable {
         do {
             if request.method == .get, request.uri.path == "/v1/poll" {
                 do {
+                    // What the router's StrictQueryMiddleware does for every other route.
+                    try QueryParameters.check(request.uri, defined: QueryParameters.poll)
                     switch try await polls.poll(request, context, mayPark: mayPark) {
                     case .answer(let response): return .response(response)
                     case .park(let wait): return .park(wait)

@@ -165,7 +165,7 @@ struct PollRoutes: Sendable {
     private func history(_ request: Request, _ context: BrokerRequestContext) async throws -> Response {
         let principal = try await access.authenticate(request, allowQueryToken: true)
         let topic = context.parameters.get("topic") ?? ""
-        guard TopicName.isValid(topic) else { throw APIError(.invalidTopic(topic)) }
+        guard TopicName.isValid(topic) else { throw APIError.invalidTopic(inPath: topic) }
         let parameters = request.uri.queryParameters
         var since: UInt64 = 0
         if let text = parameters.get("since") {

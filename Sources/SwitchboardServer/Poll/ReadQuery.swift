@@ -18,7 +18,8 @@ struct ReadQuery: Sendable {
     /// The most events one answer may hold.
     static let maxLimit = 1000
 
-    /// Parses the query; `lastEventID` (SSE's `Last-Event-ID`) resumes like a cursor and wins over it.
+    /// Parses the query; `lastEventID` (SSE's `Last-Event-ID`) resumes like a cursor and wins
+    /// over it and over `positions`.
     init(_ uri: URI, lastEventID: String? = nil) throws(APIError) {
         let parameters = uri.queryParameters
         guard let list = parameters.get("topics") else {
@@ -39,7 +40,18 @@ struct ReadQuery: Sendable {
 
         let cursorText = lastEventID ?? parameters.get("cursor")
         let last = lastEventID == nil ? try Self.integer(parameters.get("last"), name: "last", range: 0...Int(Int32.max)) : nil
-        if let cursorText {
+        let positions = try Self.positions(parameters.get("positions"), topics: topics)
+        if let positions, lastEventID == nil {
+            // `Last-Event-ID` wins over `positions` as over `cursor`: a browser's EventSource
+            // reconnects to the same URL with the newer position in that header.
+            guard parameters.get("cursor") == nil, last == nil else {
+                throw APIError(.badRequest, code: "invalid_request", message: "Give positions, cursor or last, not more than one.")
+            }
+            // Exactly what a cursor holding these values gives; a topic without a triple starts live.
+            var starts = Dictionary(uniqueKeysWithValues: topics.map { ($0, StartPosition.live) })
+            for position in positions { starts[position.topic] = .since(position.seq, epoch: position.epoch) }
+            self.starts = starts
+        } else if let cursorText {
             guard last == nil else {
                 throw APIError(.badRequest, code: "invalid_request", message: "Give cursor or last, not both.")
             }
@@ -59,6 +71,15 @@ struct ReadQuery: Sendable {
             throw APIError(.badRequest, code: "invalid_cursor", message: "The cursor is for other topics than the ones asked for.")
         }
         return cursor
+    }
+
+    private static func positions(_ text: String?, topics: [String]) throws(APIError) -> [Cursor.Position]? {
+        guard let text else { return nil }
+        do throws(PositionsError) {
+            return try Cursor.positions(parsing: text, topics: topics)
+        } catch {
+            throw APIError(.badRequest, code: "invalid_request", message: "positions: " + error.message)
+        }
     }
 
     static func integer(_ text: String?, name: String, range: ClosedRange<Int>) throws(APIError) -> Int? {

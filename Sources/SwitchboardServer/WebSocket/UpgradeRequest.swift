@@ -16,6 +16,7 @@ struct UpgradeRequest: Sendable {
 
     /// Parses and checks the request; throws the contract's 400 on anything bad.
     init(_ request: Request) throws(APIError) {
+        try QueryParameters.check(request.uri, defined: QueryParameters.webSocket)
         let offered = request.headers[values: .secWebSocketProtocol]
             .flatMap { $0.split(separator: ",") }
             .map { $0.trimmingCharacters(in: .whitespaces) }

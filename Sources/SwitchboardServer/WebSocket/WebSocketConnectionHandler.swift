@@ -23,6 +23,8 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
 
     /// How long to wait for the client's answer to a close the broker sent.
     static let closeWait: TimeAmount = .seconds(5)
+    /// The reason text of a 1009 close (a client message over the limit).
+    static let tooBigReason = "message too big"
     /// Requests queued before the handler stops reading the socket until they are handled.
     static let maxPendingRequests = 16
 
@@ -105,7 +107,14 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // Frame decoding errors were answered with a close by NIO's protocol error handler.
+        // A frame the decoder refused (over the limit: 1009) is answered here with a reason text,
+        // unless NIO's protocol error handler is in the pipeline (the upgrader's
+        // `automaticErrorHandling`): it has already answered, with the code alone.
+        if let error = error as? NIOWebSocketError, !closeSent,
+            (try? context.pipeline.syncOperations.handler(type: WebSocketProtocolErrorHandler.self)) == nil
+        {
+            return closeAfterDecodingError(error, context: context)
+        }
         session.logger.debug("WebSocket error", metadata: ["connection": "\(session.subscriber.id)", "error": "\(error)"])
         context.close(promise: nil)
     }
@@ -129,7 +138,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
             guard let (opcode, first) = fragments else { return fail(.protocolError, "continuation without a message") }
             var data = first
             var more = frame.unmaskedData
-            guard data.readableBytes + more.readableBytes <= maxMessageBytes else { return fail(.messageTooLarge, "message too large") }
+            guard data.readableBytes + more.readableBytes <= maxMessageBytes else { return fail(.messageTooLarge, Self.tooBigReason) }
             data.writeBuffer(&more)
             fragments = frame.fin ? nil : (opcode, data)
             if frame.fin { message(opcode, data) }
@@ -199,6 +208,23 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
         var answer = context.channel.allocator.buffer(capacity: 2)
         answer.write(webSocketErrorCode: code)
         context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: answer)))
+            .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+    }
+
+    /// Sends the close for a frame the decoder refused, then closes: the decoder reads no more,
+    /// so the client's answer would never be seen.
+    private func closeAfterDecodingError(_ error: NIOWebSocketError, context: ChannelHandlerContext) {
+        let (code, reason): (WebSocketErrorCode, String) = switch error {
+        case .invalidFrameLength: (.messageTooLarge, Self.tooBigReason)
+        case .fragmentedControlFrame: (.protocolError, "control frames must not be fragmented")
+        case .multiByteControlFrameLength: (.protocolError, "control frames carry at most 125 bytes")
+        }
+        session.logger.debug("WebSocket frame refused", metadata: ["connection": "\(session.subscriber.id)", "reason": "\(reason)"])
+        closeSent = true
+        var data = context.channel.allocator.buffer(capacity: 2 + reason.utf8.count)
+        data.write(webSocketErrorCode: code)
+        data.writeString(reason)
+        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)))
             .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
     }
 

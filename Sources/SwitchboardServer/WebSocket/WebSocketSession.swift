@@ -148,7 +148,7 @@ final class WebSocketSession: Sendable {
     }
 
     private func handle(_ text: String) async {
-        switch ClientRequest.parse(text) {
+        switch ClientRequest.parse(text, zstd: subscriber.zstd) {
         case .failure(let failure):
             subscriber.send(.error(code: failure.code, message: failure.message, id: failure.id))
         case .success((.subscribe(let topic, let start), let id)):
