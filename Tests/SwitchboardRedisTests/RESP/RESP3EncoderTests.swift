@@ -18,7 +18,7 @@ import Testing
     @Test func sha1MatchesKnownDigests() {
         #expect(sha1Hex("".utf8) == "da39a3ee5e6b4b0d3255bfef95601890afd80709")
         #expect(sha1Hex("abc".utf8) == "a9993e364706816aba3e25717850c26c9cd0d89d")
-        #expect(sha1Hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8) == "84983e441c3bd26ebaae4a1f9506b0d5e1a3c6b6")
+        #expect(sha1Hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8) == "84983e441c3bd26ebaae4aa1f95129e5e54670f1")
         #expect(sha1Hex(Array(repeating: UInt8(ascii: "a"), count: 1_000_000)) == "34aa973cd4c4daa4f61eeb2bdbad27316534016f")
         #expect(RedisScript("return 1").sha1 == "e0e1f9fabfc9d4800c877a703b823ac0578ff8db")
     }
