@@ -56,11 +56,7 @@ public final class RedisClient: RedisCommands {
                 attempt = 0
                 publish(connection)
                 logger.info("Connected to Redis", metadata: ["redis": "\(configuration.host):\(configuration.port)"])
-                await withTaskCancellationHandler {
-                    try? await connection.closeFuture.get()
-                } onCancel: {
-                    connection.channel.close(promise: nil)
-                }
+                await connection.watch(healthCheckInterval: configuration.healthCheckInterval, logger: logger)
                 publish(nil)
                 if !Task.isCancelled { logger.warning("Lost the connection to Redis; reconnecting") }
             } catch {

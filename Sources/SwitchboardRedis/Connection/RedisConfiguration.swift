@@ -18,6 +18,9 @@ public struct RedisConfiguration: Sendable, Equatable {
     public var minimumBackoff: Duration
     /// Longest wait before reconnecting.
     public var maximumBackoff: Duration
+    /// How often an idle-or-not connection of a client or subscriber is checked with `PING`; a
+    /// `PING` unanswered within `commandTimeout` closes it so it reconnects. Nil: never.
+    public var healthCheckInterval: Duration?
     /// Name given to each connection with `CLIENT SETNAME` (in `HELLO`); nil for none.
     public var clientName: String?
     /// Limits on what the decoder accepts from the server.
@@ -34,6 +37,7 @@ public struct RedisConfiguration: Sendable, Equatable {
         commandTimeout: Duration = .seconds(2),
         minimumBackoff: Duration = .milliseconds(100),
         maximumBackoff: Duration = .seconds(5),
+        healthCheckInterval: Duration? = .seconds(1),
         clientName: String? = nil,
         decoderLimits: RESP3Decoder.Limits = .init()
     ) {
@@ -46,6 +50,7 @@ public struct RedisConfiguration: Sendable, Equatable {
         self.commandTimeout = commandTimeout
         self.minimumBackoff = minimumBackoff
         self.maximumBackoff = maximumBackoff
+        self.healthCheckInterval = healthCheckInterval
         self.clientName = clientName
         self.decoderLimits = decoderLimits
     }

@@ -53,11 +53,7 @@ public final class RedisSubscriber: Sendable {
                 attempt = 0
                 continuation.yield(.connected(reconnected: connectedBefore))
                 connectedBefore = true
-                await withTaskCancellationHandler {
-                    try? await connection.closeFuture.get()
-                } onCancel: {
-                    connection.channel.close(promise: nil)
-                }
+                await connection.watch(healthCheckInterval: configuration.healthCheckInterval, logger: logger)
                 state.withLock { $0.connection = nil }
                 continuation.yield(.disconnected)
                 if !Task.isCancelled { logger.warning("Lost the Redis pub/sub connection; reconnecting") }

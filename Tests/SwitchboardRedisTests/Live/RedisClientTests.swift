@@ -48,6 +48,25 @@ import Testing
         }
     }
 
+    @Test func aSilentServerIsNoticedByTheHealthCheck() async throws {
+        let server = try await RedisServerProcess()
+        var configuration = server.configuration(commandTimeout: .milliseconds(200))
+        configuration.healthCheckInterval = .milliseconds(100)
+        let client = RedisClient(configuration: configuration)
+        let states = Recorder(client.stateChanges)
+        let sleeper = try await RedisConnection.connect(configuration: server.configuration(commandTimeout: .seconds(5)))
+        try await withRunning({ await client.run() }) {
+            try await client.waitUntilConnected(timeout: .seconds(5))
+            // The server stops answering anyone for 1.5 s, as a dead host would.
+            async let slept = sleeper.send(["DEBUG", "SLEEP", "1.5"])
+            await states.wait(timeout: .seconds(1)) { $0 == [.connected, .disconnected] }
+            _ = try await slept
+            await states.wait { $0 == [.connected, .disconnected, .connected] }
+            #expect(try await client.ping())
+        }
+        await sleeper.close()
+    }
+
     @Test func evalScriptThroughTheClient() async throws {
         let server = try await RedisServerProcess()
         let client = RedisClient(configuration: server.configuration())

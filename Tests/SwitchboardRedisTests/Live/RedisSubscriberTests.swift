@@ -58,6 +58,24 @@ import Testing
         await events.wait { $0.last == .disconnected }
     }
 
+    @Test func aSilentServerMakesTheSubscriberReconnectAndSaySo() async throws {
+        let server = try await RedisServerProcess()
+        var configuration = server.configuration(commandTimeout: .milliseconds(200))
+        configuration.healthCheckInterval = .milliseconds(100)
+        let subscriber = RedisSubscriber(configuration: configuration)
+        let events = Recorder(subscriber.events)
+        let other = try await RedisConnection.connect(configuration: server.configuration(commandTimeout: .seconds(5)))
+        try await withRunning({ await subscriber.run() }) {
+            await events.wait { $0 == [.connected(reconnected: false)] }
+            try await subscriber.subscribe(["quiet"])
+            try await other.send(["DEBUG", "SLEEP", "1.5"])
+            await events.wait { $0.suffix(2) == [.disconnected, .connected(reconnected: true)] }
+            #expect(try await other.publish("back", to: "quiet") == 1)
+            await events.wait { $0.last == .message(channel: "quiet", payload: ByteBuffer(string: "back")) }
+        }
+        await other.close()
+    }
+
     @Test func manyMessagesArriveInOrder() async throws {
         let server = try await RedisServerProcess()
         let subscriber = RedisSubscriber(configuration: server.configuration())
