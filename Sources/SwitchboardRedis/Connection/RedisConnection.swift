@@ -53,6 +53,9 @@ public final class RedisConnection: Sendable {
             return try await handshake(channel: channel, configuration: configuration, timeout: connectTimeout)
         } catch {
             channel.close(promise: nil)
+            if error == .timeout {
+                throw .connectTimeout("\(configuration.host):\(configuration.port) accepted but did not answer HELLO within \(configuration.connectTimeout)")
+            }
             throw error
         }
     }

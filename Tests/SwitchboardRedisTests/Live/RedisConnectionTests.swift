@@ -1,4 +1,5 @@
 import NIOCore
+import NIOPosix
 import Testing
 
 @testable import SwitchboardRedis
@@ -139,6 +140,34 @@ import Testing
         try await Task.sleep(for: .milliseconds(800))
         // The late replies were read and dropped: this one gets its own.
         #expect(try await connection.send(["ECHO", "next"]).string == "next")
+        await connection.close()
+    }
+
+    @Test func aServerThatNeverAnswersTimesOutTheConnect() async throws {
+        // Accepts connections and never says a word.
+        let silent = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).get()
+        let configuration = RedisConfiguration(host: "127.0.0.1", port: silent.localAddress!.port!, connectTimeout: .milliseconds(200))
+        let started = ContinuousClock.now
+        await #expect(throws: RedisError.connectTimeout) { try await RedisConnection.connect(configuration: configuration) }
+        #expect(ContinuousClock.now - started < .seconds(1))
+        try await silent.close()
+    }
+
+    @Test func largeValuesCrossManyReads() async throws {
+        let server = try await RedisServerProcess()
+        let connection = try await RedisConnection.connect(configuration: server.configuration())
+        // 4 MiB: a 1 KiB pattern (with CR LF inside) 4,096 times, each copy stamped with its number.
+        let pattern = (0..<1024).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        var big = ByteBuffer()
+        for i in 0..<4096 {
+            big.writeBytes(pattern)
+            big.setInteger(UInt32(i), at: i * 1024)
+        }
+        try await connection.set("big", to: RedisArgument(big))
+        #expect(try await connection.get("big") == big)
+        let replies = try await connection.pipeline((0..<20).map { _ in ["GET", "big"] })
+        #expect(replies.allSatisfy { (try? $0.get().bytes) == big })
         await connection.close()
     }
 
