@@ -59,8 +59,10 @@ public struct RedisError: Error, Sendable, Equatable, CustomStringConvertible {
         return message.split(separator: " ", maxSplits: 1).first
     }
 
+    /// Same kind of error, whatever the messages.
     public static func == (lhs: Self, rhs: Self) -> Bool { lhs.kind == rhs.kind }
 
+    /// The kind in words, and the message.
     public var description: String {
         let what =
             switch kind {

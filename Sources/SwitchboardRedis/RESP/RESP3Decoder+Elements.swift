@@ -51,6 +51,7 @@ public struct RESP3DecodingError: Error, Sendable, Hashable, CustomStringConvert
     /// A line runs past the limit without CRLF.
     public static var lineTooLong: Self { .init(.lineTooLong) }
 
+    /// What is wrong, in words.
     public var description: String {
         switch reason {
         case .unknownType(let b): "unknown RESP type byte 0x\(String(b, radix: 16))"
