@@ -86,7 +86,7 @@ final class RedisServerProcess {
     }
 }
 
-/// Runs `body` with `service` running in a task that is cancelled and awaited afterwards.
+/// Runs `body` while `run` runs in a task, then cancels that task and waits for it to end.
 func withRunning<T>(
     _ run: @escaping @Sendable () async -> Void,
     _ body: () async throws -> T
