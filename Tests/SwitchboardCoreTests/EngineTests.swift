@@ -104,7 +104,7 @@ struct Drained {
         let engine = try InMemoryTopicEngine(configuration: EngineConfiguration(maxPayloadBytes: 4))
         let good = PublishRequest(topic: "a", payload: ByteBuffer(string: "ok"))
         let big = PublishRequest(topic: "b", payload: ByteBuffer(string: "too big"))
-        #expect(throws: BatchError(index: 1, error: EngineError(.tooLarge, code: "payload_too_large", message: "The payload is 7 bytes; the limit is 4."))) {
+        #expect(throws: BatchError(index: 1, error: EngineError(.payloadTooLarge, message: "The payload is 7 bytes; the limit is 4."))) {
             try engine.publish(batch: [good, big])
         }
         #expect(engine.topicInfo("a") == nil)

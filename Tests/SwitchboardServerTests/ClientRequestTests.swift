@@ -32,7 +32,7 @@ import Testing
 
     @Test func anIdOfTheWrongTypeIsTheOneErrorWithoutAnId() {
         for text in [#"{"op":"subscribe","topic":"a","id":true}"#, #"{"op":"subscribe","topic":"a","id":[1]}"#] {
-            #expect(failure(text) == ClientRequest.Failure(code: "invalid_request", message: "\"id\" has the wrong type: a number or a string.", id: nil))
+            #expect(failure(text) == ClientRequest.Failure(.invalidRequest, message: "\"id\" has the wrong type: a number or a string.", id: nil))
         }
         #expect(failure("{oops")?.code == "invalid_json")
         #expect(failure("[1]")?.code == "invalid_json")

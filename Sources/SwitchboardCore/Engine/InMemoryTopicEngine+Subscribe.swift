@@ -30,10 +30,10 @@ extension InMemoryTopicEngine {
             let frames = replay.isEmpty ? [] : Topic.encodeFrames(topic: name, events: replay, compressor: subscriber.zstd ? compressor : nil)
             let error: EngineError? = subscriber.withQueue { queue in
                 if queue.subscriptions[name] != nil {
-                    return EngineError(.conflict, code: "already_subscribed", message: "This connection is already subscribed to '\(name)'.")
+                    return EngineError(.alreadySubscribed, message: "This connection is already subscribed to '\(name)'.")
                 }
                 if queue.subscriptions.count >= subscriber.maxSubscriptions {
-                    return EngineError(.limit, code: "limit_reached", message: "A connection may hold at most \(subscriber.maxSubscriptions) subscriptions.")
+                    return EngineError(.limitReached, message: "A connection may hold at most \(subscriber.maxSubscriptions) subscriptions.")
                 }
                 queue.activate(topic: name, generation: generation)
                 queue.push(.subscribed(topic: name, epoch: receipt.epoch, seq: receipt.seq, reset: receipt.reset, id: id))
@@ -66,7 +66,7 @@ extension InMemoryTopicEngine {
             return true
         }
         guard wasSubscribed else {
-            throw EngineError(.conflict, code: "not_subscribed", message: "This connection is not subscribed to '\(name)'.")
+            throw EngineError(.notSubscribed, message: "This connection is not subscribed to '\(name)'.")
         }
         detach(subscriber, from: name)
     }

@@ -36,7 +36,7 @@ public final class InMemoryTopicEngine: TopicEngine {
 
     public func publish(batch: [PublishRequest]) throws(BatchError) -> [PublishReceipt] {
         guard !batch.isEmpty else {
-            throw BatchError(index: 0, error: EngineError(.invalid, code: "invalid_batch", message: "The batch has no events."))
+            throw BatchError(index: 0, error: EngineError(.invalidBatch, message: "The batch has no events."))
         }
         for (index, request) in batch.enumerated() {
             do { try validate(request) } catch { throw BatchError(index: index, error: error) }
@@ -64,10 +64,10 @@ public final class InMemoryTopicEngine: TopicEngine {
     private func validate(_ request: PublishRequest) throws(EngineError) {
         guard TopicName.isValid(request.topic) else { throw .invalidTopic(request.topic) }
         guard request.payload.readableBytes <= configuration.maxPayloadBytes else {
-            throw EngineError(.tooLarge, code: "payload_too_large", message: "The payload is \(request.payload.readableBytes) bytes; the limit is \(configuration.maxPayloadBytes).")
+            throw EngineError(.payloadTooLarge, message: "The payload is \(request.payload.readableBytes) bytes; the limit is \(configuration.maxPayloadBytes).")
         }
         if let key = request.idempotencyKey, !TopicName.isValidIdempotencyKey(key) {
-            throw EngineError(.invalid, code: "invalid_idempotency_key", message: "An idempotency key is 1 to 128 URL-safe characters (A-Z a-z 0-9 - . _ ~).")
+            throw EngineError(.invalidIdempotencyKey, message: "An idempotency key is 1 to 128 URL-safe characters (A-Z a-z 0-9 - . _ ~).")
         }
     }
 
@@ -92,7 +92,7 @@ public final class InMemoryTopicEngine: TopicEngine {
     }
 
     private var topicLimitError: EngineError {
-        EngineError(.limit, code: "limit_reached", message: "The broker holds its maximum of \(configuration.maxTopics) topics.")
+        EngineError(.limitReached, message: "The broker holds its maximum of \(configuration.maxTopics) topics.")
     }
 
     /// Appends under the topic's lock; nil if the topic was retired meanwhile (look it up again).

@@ -135,17 +135,17 @@ struct AccessControl: Sendable {
     func authorize(_ principal: Principal, _ permission: Permission) throws(APIError) {
         switch permission {
         case .publish(let topic) where topic.hasPrefix(Self.reservedPrefix):
-            throw APIError(.forbidden, code: "forbidden", message: "Topics under \(Self.reservedPrefix) are published by the broker only.")
+            throw APIError(.forbidden, message: "Topics under \(Self.reservedPrefix) are published by the broker only.")
         case .subscribe(let topic) where topic.hasPrefix(Self.reservedPrefix):
             guard principal.allows(.admin) else {
-                throw APIError(.forbidden, code: "forbidden", message: "Topics under \(Self.reservedPrefix) need the admin grant.")
+                throw APIError(.forbidden, message: "Topics under \(Self.reservedPrefix) need the admin grant.")
             }
             return
         default:
             break
         }
         guard principal.allows(permission) else {
-            throw APIError(.forbidden, code: "forbidden", message: Self.refusal(permission))
+            throw APIError(.forbidden, message: Self.refusal(permission))
         }
     }
 
@@ -190,6 +190,6 @@ struct AccessControl: Sendable {
 extension APIError {
     /// 401 `unauthorized`, with `WWW-Authenticate` set by ``APIError/response(from:context:)``.
     static func unauthorized(_ message: String) -> APIError {
-        APIError(.unauthorized, code: "unauthorized", message: message)
+        APIError(.unauthorized, message: message)
     }
 }

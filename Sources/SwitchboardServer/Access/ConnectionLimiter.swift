@@ -16,10 +16,10 @@ struct ConnectionLimiter: Sendable {
         let ip = Connection.ip(of: remote)
         let (total, fromIP) = state.streamingConnectionCounts(ip: ip)
         if total >= maxTotal {
-            throw APIError(.tooManyRequests, code: "limit_reached", message: "The broker has reached its limit of \(maxTotal) connections.")
+            throw APIError(.limitReached, message: "The broker has reached its limit of \(maxTotal) connections.")
         }
         if fromIP >= maxPerIP {
-            throw APIError(.tooManyRequests, code: "limit_reached", message: "Your address has reached its limit of \(maxPerIP) connections.")
+            throw APIError(.limitReached, message: "Your address has reached its limit of \(maxPerIP) connections.")
         }
     }
 }

@@ -48,7 +48,7 @@ final class PublishRateLimiter: Sendable {
         }
         pruneIfDue(now)
         if let wait {
-            var error = APIError(.tooManyRequests, code: "rate_limited", message: "Publishing faster than \(Self.format(rate)) events per second; retry later.")
+            var error = APIError(.rateLimited, message: "Publishing faster than \(Self.format(rate)) events per second; retry later.")
             error.retryAfter = max(1, Int(wait.rounded(.up)))
             throw error
         }

@@ -53,13 +53,13 @@ struct AdminRoutes: Sendable {
             try await access.check(request, .admin)
             let name = try Self.topicName(context)
             guard let type = request.headers[.contentType], PublishRoutes<BrokerRequestContext>.isJSON(type) else {
-                throw APIError(.unsupportedMediaType, code: "unsupported_media_type", message: "A topic's configuration is sent as Content-Type: application/json.")
+                throw APIError(.unsupportedMediaType, message: "A topic's configuration is sent as Content-Type: application/json.")
             }
             let body: ByteBuffer
             do {
                 body = try await request.body.collect(upTo: 64 * 1024)
             } catch is NIOTooManyBytesError {
-                throw APIError(.contentTooLarge, code: "payload_too_large", message: "A configuration body is at most 64 KiB.")
+                throw APIError(.payloadTooLarge, message: "A configuration body is at most 64 KiB.")
             }
             let current = engine.topicInfo(name)?.limits ?? engine.configuration.ringLimits
             let limits = try TopicConfigRequest.limits(from: body, current: current)
@@ -79,7 +79,7 @@ struct AdminRoutes: Sendable {
             try await access.check(request, .admin)
             let text = context.parameters.get("id") ?? ""
             guard let id = UInt64(text), let connection = report.state.connection(id: id) else {
-                throw APIError(.notFound, code: "connection_not_found", message: "No open connection has the id '\(text.prefix(40))'.")
+                throw APIError(.connectionNotFound, message: "No open connection has the id '\(text.prefix(40))'.")
             }
             connection.close(1008, "closed by an operator")
             return Response(status: .noContent)
@@ -93,7 +93,7 @@ struct AdminRoutes: Sendable {
     }
 
     private static func topicNotFound(_ name: String) -> APIError {
-        APIError(.notFound, code: "topic_not_found", message: "No topic is named '\(name)'.")
+        APIError(.topicNotFound, message: "No topic is named '\(name)'.")
     }
 
     /// Whether `path` is one of these routes, for telling 405 from 404.

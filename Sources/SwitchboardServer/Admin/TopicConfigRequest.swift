@@ -29,7 +29,7 @@ struct TopicConfigRequest: Decodable {
     static func limits(from body: ByteBuffer, current: RingLimits) throws(APIError) -> RingLimits {
         let data = Data(body.readableBytesView)
         guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw APIError(.badRequest, code: "invalid_json", message: "The body is one JSON object, e.g. {\"capacity\":100}.")
+            throw APIError(.invalidJSON, message: "The body is one JSON object, e.g. {\"capacity\":100}.")
         }
         let known = Set(CodingKeys.allCases.map(\.rawValue))
         if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
@@ -64,7 +64,7 @@ struct TopicConfigRequest: Decodable {
     }
 
     private static func invalid(_ message: String) -> APIError {
-        APIError(.badRequest, code: "invalid_config", message: message)
+        APIError(.invalidConfig, message: message)
     }
 
     private static func field(_ error: DecodingError) -> String? {

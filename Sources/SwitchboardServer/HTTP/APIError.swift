@@ -6,10 +6,8 @@ public import SwitchboardCore
 
 /// An error answered with the contract's JSON body: `{"error":{"code","message",…}}`.
 public struct APIError: HTTPResponseError, CustomStringConvertible {
-    /// The HTTP status.
-    public let status: HTTPResponse.Status
-    /// The contract's snake_case code.
-    public let code: String
+    /// Which of the contract's errors this is; its status is the answer's.
+    public let error: ContractError
     /// A human sentence.
     public let message: String
     /// For batch errors: the index of the first bad entry.
@@ -18,25 +16,21 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
     public var retryAfter: Int?
 
     /// Creates an error.
-    public init(_ status: HTTPResponse.Status, code: String, message: String, index: Int? = nil) {
-        self.status = status
-        self.code = code
+    public init(_ error: ContractError, message: String, index: Int? = nil) {
+        self.error = error
         self.message = message
         self.index = index
     }
 
-    /// The engine's refusal with the status its kind maps to.
+    /// The engine's refusal, answered with its contract error's status.
     public init(_ error: EngineError, index: Int? = nil) {
-        let status: HTTPResponse.Status = switch error.kind {
-        case .invalid: .badRequest
-        case .tooLarge: .contentTooLarge
-        case .limit: .tooManyRequests
-        case .notFound: .notFound
-        case .conflict: .conflict
-        case .unprocessable: .unprocessableContent
-        }
-        self.init(status, code: error.code, message: error.message, index: index)
+        self.init(error.error, message: error.message, index: index)
     }
+
+    /// The HTTP status.
+    public var status: HTTPResponse.Status { HTTPResponse.Status(code: error.status) }
+    /// The contract's snake_case code.
+    public var code: String { error.code }
 
     public var description: String { "\(status.code) \(code): \(message)" }
 
@@ -90,16 +84,16 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
         APIError(.invalidTopic(raw.removingPercentEncoding ?? raw))
     }
 
-    static let shuttingDown = APIError(.serviceUnavailable, code: "shutting_down", message: "The broker is shutting down.")
+    static let shuttingDown = APIError(.shuttingDown, message: "The broker is shutting down.")
 
     /// A streaming request from a page of an origin that may not use the broker.
     static func originNotAllowed(_ origin: String) -> APIError {
-        APIError(.forbidden, code: "origin_not_allowed", message: "Pages from '\(origin.prefix(100))' may not use this broker; see --allowed-origins.")
+        APIError(.originNotAllowed, message: "Pages from '\(origin.prefix(100))' may not use this broker; see --allowed-origins.")
     }
 
     /// A body over `limit` bytes.
     static func payloadTooLarge(limit: Int) -> APIError {
-        APIError(.contentTooLarge, code: "payload_too_large", message: "The body is over the limit of \(limit) bytes.")
+        APIError(.payloadTooLarge, message: "The body is over the limit of \(limit) bytes.")
     }
 }
 
@@ -131,13 +125,14 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 // The route exists but its topic is empty: the topic is what is wrong, not the method.
                 throw APIError(.invalidTopic(""))
             case .notFound where knownPaths(request.uri.path):
-                throw APIError(.methodNotAllowed, code: "method_not_allowed", message: "\(request.method) is not allowed on \(request.uri.path).")
+                throw APIError(.methodNotAllowed, message: "\(request.method) is not allowed on \(request.uri.path).")
             case .notFound:
-                throw APIError(.notFound, code: "not_found", message: "No route matches \(request.method) \(request.uri.path).")
+                throw APIError(.notFound, message: "No route matches \(request.method) \(request.uri.path).")
             case .contentTooLarge:
-                throw APIError(.contentTooLarge, code: "payload_too_large", message: error.body ?? "The request body is too large.")
+                throw APIError(.payloadTooLarge, message: error.body ?? "The request body is too large.")
             default:
-                throw APIError(error.status, code: "http_\(error.status.code)", message: error.body ?? error.status.reasonPhrase)
+                // Anything else Hummingbird refuses before a route runs is a bad request (or our fault).
+                throw APIError(error.status.code >= 500 ? .internalError : .invalidRequest, message: error.body ?? error.status.reasonPhrase)
             }
         }
     }

@@ -13,13 +13,13 @@ enum BatchParser {
         do {
             object = try JSONSerialization.jsonObject(with: Data(buffer: body), options: [.fragmentsAllowed])
         } catch {
-            throw APIError(.badRequest, code: "invalid_json", message: "The body is not valid JSON.")
+            throw APIError(.invalidJSON, message: "The body is not valid JSON.")
         }
         guard let root = object as? [String: Any], let events = root["events"] as? [Any] else {
-            throw APIError(.badRequest, code: "invalid_batch", message: "A batch is an object with an \"events\" array.")
+            throw APIError(.invalidBatch, message: "A batch is an object with an \"events\" array.")
         }
         guard !events.isEmpty else {
-            throw APIError(.badRequest, code: "invalid_batch", message: "The batch has no events.")
+            throw APIError(.invalidBatch, message: "The batch has no events.")
         }
         var requests: [PublishRequest] = []
         requests.reserveCapacity(events.count)
@@ -33,7 +33,7 @@ enum BatchParser {
 
     private static func parseEntry(_ entry: Any, index: Int) throws(APIError) -> PublishRequest {
         func bad(_ message: String) -> APIError {
-            APIError(.badRequest, code: "invalid_batch", message: "Entry \(index): \(message)", index: index)
+            APIError(.invalidBatch, message: "Entry \(index): \(message)", index: index)
         }
         guard let fields = entry as? [String: Any] else { throw bad("an entry is a JSON object.") }
         let allowed: Set<String> = ["topic", "data", "data_b64", "type"]

@@ -63,7 +63,7 @@ struct BrokerChannel: ServerChildChannel {
                     let promise = channel.eventLoop.makePromise(of: Result<(WebSocketEndpoint.Accepted, HTTPFields), APIError>.self)
                     promise.completeWithTask {
                         guard let request = try? HTTPRequest(head, secure: false, splitCookie: false) else {
-                            return .failure(APIError(.badRequest, code: "invalid_request", message: "The upgrade request's head is not valid HTTP."))
+                            return .failure(APIError(.invalidRequest, message: "The upgrade request's head is not valid HTTP."))
                         }
                         return await webSocket.decide(request, remote: remote)
                     }
@@ -122,8 +122,7 @@ struct BrokerChannel: ServerChildChannel {
     }
 
     /// What an upgrade request NIO's upgrader could not take gets.
-    static let badHandshake = APIError(
-        .badRequest, code: "invalid_request", message: "Upgrade: websocket needs Sec-WebSocket-Key and Sec-WebSocket-Version: 13; no other upgrade is offered."
+    static let badHandshake = APIError(.invalidRequest, message: "Upgrade: websocket needs Sec-WebSocket-Key and Sec-WebSocket-Version: 13; no other upgrade is offered."
     )
 }
 

@@ -478,9 +478,9 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
     static func error(for refusal: HTTP1ConnectionStateMachine.Refusal) -> APIError {
         switch refusal {
         case .notHTTP:
-            APIError(.badRequest, code: "invalid_request", message: "The request is not valid HTTP/1.1.")
+            APIError(.invalidRequest, message: "The request is not valid HTTP/1.1.")
         case .headTooLarge:
-            APIError(.init(code: 431, reasonPhrase: "Request Header Fields Too Large"), code: "header_too_large", message: "The request head is over the limit of 64 KiB.")
+            APIError(.headerTooLarge, message: "The request head is over the limit of 64 KiB.")
         }
     }
 }

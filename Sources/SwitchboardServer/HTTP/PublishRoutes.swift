@@ -41,20 +41,18 @@ struct PublishRoutes<Context: RemoteAddressContext>: Sendable {
         guard !state.isDraining else { throw APIError.shuttingDown }
         let principal = try await access.authenticate(request, allowQueryToken: false)
         guard let type = request.headers[.contentType], Self.isJSON(type) else {
-            throw APIError(.unsupportedMediaType, code: "unsupported_media_type", message: "A batch is sent as Content-Type: application/json.")
+            throw APIError(.unsupportedMediaType, message: "A batch is sent as Content-Type: application/json.")
         }
         let body = try await collect(request, limit: maxBatchBytes)
         let batch = try BatchParser.parse(body) { entry, index throws(APIError) in
             // In entry order, so the first bad entry answers whether it is malformed, too large or forbidden.
             if entry.payload.readableBytes > maxPayloadBytes {
-                throw APIError(
-                    .contentTooLarge, code: "payload_too_large",
-                    message: "Entry \(index): the payload is \(entry.payload.readableBytes) bytes; the limit is \(maxPayloadBytes).", index: index)
+                throw APIError(.payloadTooLarge, message: "Entry \(index): the payload is \(entry.payload.readableBytes) bytes; the limit is \(maxPayloadBytes).", index: index)
             }
             do throws(APIError) {
                 try access.authorize(principal, .publish(entry.topic))
             } catch {
-                throw APIError(error.status, code: error.code, message: "Entry \(index): \(error.message)", index: index)
+                throw APIError(error.error, message: "Entry \(index): \(error.message)", index: index)
             }
         }
         try rateLimiter.take(batch.count, for: EventPublisher.rateKey(principal, remote: context.remoteAddress))

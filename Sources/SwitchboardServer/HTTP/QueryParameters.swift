@@ -41,9 +41,7 @@ enum QueryParameters {
     /// Throws `400 invalid_request` naming the first parameter of `uri` not in `defined`.
     static func check(_ uri: URI, defined: Set<String>) throws(APIError) {
         for (name, _) in uri.queryParameters where !name.isEmpty && !defined.contains(String(name)) {
-            throw APIError(
-                .badRequest, code: "invalid_request",
-                message: "'\(name.prefix(40))' is not a parameter of this route; it takes \(defined.sorted().joined(separator: ", "))."
+            throw APIError(.invalidRequest, message: "'\(name.prefix(40))' is not a parameter of this route; it takes \(defined.sorted().joined(separator: ", "))."
             )
         }
     }

@@ -38,7 +38,7 @@ struct PollRoutes: Sendable {
         router.get("/v1/poll") { request, context in
             switch try await poll(request, context, mayPark: false) {
             case .answer(let response): return response
-            case .park: throw APIError(.internalServerError, code: "internal_error", message: "A poll that may not park was parked.")
+            case .park: throw APIError(.internalError, message: "A poll that may not park was parked.")
             }
         }
         router.get("/v1/topics/:topic/events") { request, context in try await history(request, context) }
@@ -49,7 +49,7 @@ struct PollRoutes: Sendable {
     func poll(_ request: Request, _ context: BrokerRequestContext, mayPark: Bool) async throws -> PollOutcome {
         let (_, query) = try await ReadQuery.authorized(request, state: state, access: access)
         guard waitingPolls.enter() else {
-            throw APIError(.tooManyRequests, code: "limit_reached", message: "The broker holds its maximum of \(waitingPolls.limit) waiting polls; try again shortly.")
+            throw APIError(.limitReached, message: "The broker holds its maximum of \(waitingPolls.limit) waiting polls; try again shortly.")
         }
         let waiter = TopicWaiter()
         let connection = Connection.reader(.poll, remote: context.remoteAddress, topics: query.topics, waiter: waiter)
@@ -170,7 +170,7 @@ struct PollRoutes: Sendable {
         var since: UInt64 = 0
         if let text = parameters.get("since") {
             guard let value = UInt64(text) else {
-                throw APIError(.badRequest, code: "invalid_request", message: "since must be a whole number from 0, not '\(text.prefix(40))'.")
+                throw APIError(.invalidRequest, message: "since must be a whole number from 0, not '\(text.prefix(40))'.")
             }
             since = value
         }

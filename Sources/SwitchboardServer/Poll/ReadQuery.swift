@@ -23,7 +23,7 @@ struct ReadQuery: Sendable {
     init(_ uri: URI, lastEventID: String? = nil) throws(APIError) {
         let parameters = uri.queryParameters
         guard let list = parameters.get("topics") else {
-            throw APIError(.badRequest, code: "invalid_request", message: "topics is required: a comma-separated list of topic names.")
+            throw APIError(.invalidRequest, message: "topics is required: a comma-separated list of topic names.")
         }
         var topics: [String] = []
         for name in list.split(separator: ",", omittingEmptySubsequences: false).map(String.init) {
@@ -31,7 +31,7 @@ struct ReadQuery: Sendable {
             if !topics.contains(name) { topics.append(name) }
         }
         guard topics.count <= Cursor.maxTopics else {
-            throw APIError(.badRequest, code: "invalid_request", message: "At most \(Cursor.maxTopics) topics can be read at once.")
+            throw APIError(.invalidRequest, message: "At most \(Cursor.maxTopics) topics can be read at once.")
         }
         self.topics = topics
         limit = try Self.integer(parameters.get("limit"), name: "limit", range: 1...Self.maxLimit) ?? 100
@@ -45,7 +45,7 @@ struct ReadQuery: Sendable {
             // `Last-Event-ID` wins over `positions` as over `cursor`: a browser's EventSource
             // reconnects to the same URL with the newer position in that header.
             guard parameters.get("cursor") == nil, last == nil else {
-                throw APIError(.badRequest, code: "invalid_request", message: "Give positions, cursor or last, not more than one.")
+                throw APIError(.invalidRequest, message: "Give positions, cursor or last, not more than one.")
             }
             // Exactly what a cursor holding these values gives; a topic without a triple starts live.
             var starts = Dictionary(uniqueKeysWithValues: topics.map { ($0, StartPosition.live) })
@@ -53,7 +53,7 @@ struct ReadQuery: Sendable {
             self.starts = starts
         } else if let cursorText {
             guard last == nil else {
-                throw APIError(.badRequest, code: "invalid_request", message: "Give cursor or last, not both.")
+                throw APIError(.invalidRequest, message: "Give cursor or last, not both.")
             }
             let cursor = try Self.cursor(cursorText, topics: topics)
             starts = Dictionary(uniqueKeysWithValues: cursor.positions.map { ($0.topic, .since($0.seq, epoch: $0.epoch)) })
@@ -65,10 +65,10 @@ struct ReadQuery: Sendable {
 
     private static func cursor(_ text: String, topics: [String]) throws(APIError) -> Cursor {
         guard let cursor = Cursor(decoding: text) else {
-            throw APIError(.badRequest, code: "invalid_cursor", message: "The cursor is not one this broker gave out; send it back unchanged.")
+            throw APIError(.invalidCursor, message: "The cursor is not one this broker gave out; send it back unchanged.")
         }
         guard Set(cursor.positions.map(\.topic)) == Set(topics) else {
-            throw APIError(.badRequest, code: "invalid_cursor", message: "The cursor is for other topics than the ones asked for.")
+            throw APIError(.invalidCursor, message: "The cursor is for other topics than the ones asked for.")
         }
         return cursor
     }
@@ -78,14 +78,14 @@ struct ReadQuery: Sendable {
         do throws(PositionsError) {
             return try Cursor.positions(parsing: text, topics: topics)
         } catch {
-            throw APIError(.badRequest, code: "invalid_request", message: "positions: " + error.message)
+            throw APIError(.invalidRequest, message: "positions: " + error.message)
         }
     }
 
     static func integer(_ text: String?, name: String, range: ClosedRange<Int>) throws(APIError) -> Int? {
         guard let text else { return nil }
         guard let value = Int(text), range.contains(value) else {
-            throw APIError(.badRequest, code: "invalid_request", message: "\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound), not '\(text.prefix(40))'.")
+            throw APIError(.invalidRequest, message: "\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound), not '\(text.prefix(40))'.")
         }
         return value
     }
@@ -93,7 +93,7 @@ struct ReadQuery: Sendable {
     private static func seconds(_ text: String?) throws(APIError) -> Double? {
         guard let text else { return nil }
         guard let value = Double(text), value.isFinite, value >= 0, value <= maxTimeoutSeconds else {
-            throw APIError(.badRequest, code: "invalid_request", message: "timeout must be a number of seconds from 0 to \(Int(maxTimeoutSeconds)), not '\(text.prefix(40))'.")
+            throw APIError(.invalidRequest, message: "timeout must be a number of seconds from 0 to \(Int(maxTimeoutSeconds)), not '\(text.prefix(40))'.")
         }
         return value
     }

@@ -16,9 +16,19 @@ struct ClientRequest {
 
     /// A refusal to answer with an `error` control message.
     struct Failure: Error, Equatable {
-        var code: String
+        /// Which of the contract's errors this is.
+        var error: ContractError
         var message: String
         var id: MessageID?
+
+        init(_ error: ContractError, message: String, id: MessageID? = nil) {
+            self.error = error
+            self.message = message
+            self.id = id
+        }
+
+        /// The contract's code, for the `error` message.
+        var code: String { error.code }
     }
 
     /// The fields each op defines.
@@ -37,9 +47,9 @@ struct ClientRequest {
         do {
             object = try JSONDecoder().decode([String: JSONField].self, from: Data(text.utf8))
         } catch DecodingError.typeMismatch {
-            return .failure(Failure(code: "invalid_json", message: "A message is one JSON object."))
+            return .failure(Failure(.invalidJSON, message: "A message is one JSON object."))
         } catch {
-            return .failure(Failure(code: "invalid_json", message: "The message is not valid JSON."))
+            return .failure(Failure(.invalidJSON, message: "The message is not valid JSON."))
         }
         let id: MessageID?
         switch object["id"] {
@@ -49,7 +59,7 @@ struct ClientRequest {
         case .unsigned(let value): id = .number(String(value))
         case .number(let value): id = .number(String(value))
         case .bool, .other:
-            return .failure(Failure(code: "invalid_request", message: "\"id\" has the wrong type: a number or a string."))
+            return .failure(Failure(.invalidRequest, message: "\"id\" has the wrong type: a number or a string."))
         }
         let request = ClientRequest(object: object, id: id)
         do throws(Failure) {
@@ -62,13 +72,13 @@ struct ClientRequest {
     private func operation(zstd: Bool) throws(Failure) -> Operation {
         guard let op = try string("op") else { throw invalid("\"op\" is required.") }
         guard let defined = Self.fields[op] else {
-            throw Failure(code: "unknown_op", message: "Unknown op '\(op.prefix(40))'; use subscribe or unsubscribe.", id: id)
+            throw Failure(.unknownOp, message: "Unknown op '\(op.prefix(40))'; use subscribe or unsubscribe.", id: id)
         }
         if let unknown = object.keys.filter({ !defined.contains($0) }).sorted().first {
             throw invalid("\"\(unknown.prefix(40))\" is not a field of \(op); it takes \(defined.sorted().joined(separator: ", ")).")
         }
         guard let topic = try string("topic") else { throw invalid("\(op) needs a \"topic\".") }
-        guard TopicName.isValid(topic) else { throw Failure(code: "invalid_topic", message: EngineError.invalidTopic(topic).message, id: id) }
+        guard TopicName.isValid(topic) else { throw Failure(.invalidTopic, message: EngineError.invalidTopic(topic).message, id: id) }
         guard op == "subscribe" else { return .unsubscribe(topic: topic) }
 
         let since = try wholeNumber("since", max: UInt64.max)
@@ -87,7 +97,7 @@ struct ClientRequest {
     }
 
     private func invalid(_ message: String) -> Failure {
-        Failure(code: "invalid_request", message: message, id: id)
+        Failure(.invalidRequest, message: message, id: id)
     }
 
     /// A string field; nil when absent or null.

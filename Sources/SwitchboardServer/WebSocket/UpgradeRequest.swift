@@ -23,7 +23,7 @@ struct UpgradeRequest: Sendable {
             .filter { !$0.isEmpty }
         let compression = request.uri.queryParameters.get("compression")
         if let compression, compression != "zstd", compression != "none" {
-            throw APIError(.badRequest, code: "invalid_request", message: "compression must be zstd or none, not '\(compression.prefix(40))'.")
+            throw APIError(.invalidRequest, message: "compression must be zstd or none, not '\(compression.prefix(40))'.")
         }
         if offered.isEmpty {
             subprotocol = nil
@@ -31,7 +31,7 @@ struct UpgradeRequest: Sendable {
         } else {
             // The first supported protocol in the client's order wins over ?compression=.
             guard let chosen = offered.first(where: { $0 == Self.plainProtocol || $0 == Self.zstdProtocol }) else {
-                throw APIError(.badRequest, code: "unsupported_protocol", message: "Offer switchboard.v1.zstd or switchboard.v1 as the WebSocket subprotocol.")
+                throw APIError(.unsupportedProtocol, message: "Offer switchboard.v1.zstd or switchboard.v1 as the WebSocket subprotocol.")
             }
             subprotocol = chosen
             zstd = chosen == Self.zstdProtocol

@@ -54,7 +54,7 @@ struct WebSocketEndpoint: Sendable {
         let request = Request(head: head, body: .init(buffer: ByteBuffer()))
         do throws(APIError) {
             guard request.uri.path == Self.path else {
-                throw APIError(.notFound, code: "not_found", message: "WebSocket upgrades are accepted on \(Self.path) only.")
+                throw APIError(.notFound, message: "WebSocket upgrades are accepted on \(Self.path) only.")
             }
             let accepted = try await check(request, remote: remote)
             var headers = HTTPFields()
@@ -89,7 +89,7 @@ struct WebSocketEndpoint: Sendable {
         router.get(RouterPath(Self.path)) { request, context -> Response in
             // Without upgrade headers: the same checks, then say what was expected.
             _ = try await check(request, remote: context.remoteAddress)
-            throw APIError(.badRequest, code: "upgrade_required", message: "GET /v1/ws expects a WebSocket upgrade on a new connection.")
+            throw APIError(.upgradeRequired, message: "GET /v1/ws expects a WebSocket upgrade on a new connection.")
         }
     }
 }

@@ -143,7 +143,7 @@ final class WebSocketSession: Sendable {
         case .request(let text):
             await handle(text)
         case .binaryMessage:
-            subscriber.send(.error(code: "binary_not_accepted", message: "Requests are JSON text frames; binary frames are not accepted.", id: nil))
+            subscriber.send(.error(code: ContractError.binaryNotAccepted.code, message: "Requests are JSON text frames; binary frames are not accepted.", id: nil))
         }
     }
 
@@ -164,7 +164,7 @@ final class WebSocketSession: Sendable {
 
     private func subscribe(topic: String, start: StartPosition, id: MessageID?) async {
         guard !state.isDraining else {
-            subscriber.send(.error(code: "shutting_down", message: "The broker is shutting down.", id: id))
+            subscriber.send(.error(code: ContractError.shuttingDown.code, message: "The broker is shutting down.", id: id))
             return
         }
         do throws(APIError) {
