@@ -32,7 +32,8 @@ import Testing
 
     @Test func theEngineReportsTopicRates() throws {
         let clock = ManualClock()
-        let engine = try InMemoryTopicEngine(now: clock.now)
+        let passes = ManualFanOutScheduler()
+        let engine = try InMemoryTopicEngine(now: clock.now, scheduler: passes)
         for _ in 0..<6 {
             _ = try engine.publish(PublishRequest(topic: "r", payload: ByteBuffer(string: "x")))
             clock.advance(seconds: 1)
@@ -44,26 +45,28 @@ import Testing
     }
 
     @Test func shrinkingEvictsAtOnceAndReplaysReportTheExactGap() async throws {
-        let engine = try InMemoryTopicEngine()
+        let passes = ManualFanOutScheduler()
+        let engine = try InMemoryTopicEngine(scheduler: passes)
         for i in 1...20 { _ = try engine.publish(PublishRequest(topic: "s", payload: ByteBuffer(string: "\(i)"))) }
-        try await Task.sleep(for: .milliseconds(50))
+        passes.runAll()
         let info = try engine.setLimits(RingLimits(capacity: 4, maxBytes: 1 << 20, ttlSeconds: 30), for: "s")
         #expect(info.bufferedEvents == 4 && info.oldestSeq == 17 && info.seq == 20)
         #expect(info.limits == RingLimits(capacity: 4, maxBytes: 1 << 20, ttlSeconds: 30))
         let subscriber = Subscriber(zstd: false, maxQueuedBytes: 1 << 20, policy: .drop)
         _ = try engine.subscribe(subscriber, topic: "s", from: .since(5, epoch: nil), id: nil)
-        let seen = try await Drained(subscriber)
+        let seen = try await Drained(subscriber, passes: passes)
         #expect(seen.controls.contains(.gap(Gap(topic: "s", from: 6, to: 16))))
         #expect(seen.seqs == [17, 18, 19, 20])
     }
 
     @Test func shrinkingBeforeAPassTellsLiveSubscribersOfTheLoss() async throws {
-        let engine = try InMemoryTopicEngine()
+        let passes = ManualFanOutScheduler()
+        let engine = try InMemoryTopicEngine(scheduler: passes)
         let subscriber = Subscriber(zstd: false, maxQueuedBytes: 1 << 20, policy: .drop)
         _ = try engine.subscribe(subscriber, topic: "l", from: .live, id: nil)
         for i in 1...10 { _ = try engine.publish(PublishRequest(topic: "l", payload: ByteBuffer(string: "\(i)"))) }
         try engine.setLimits(RingLimits(capacity: 2), for: "l")
-        let seen = try await Drained(subscriber, topic: "l")
+        let seen = try await Drained(subscriber, topic: "l", passes: passes)
         // Whatever a pass took before the shrink arrives; the rest is either delivered or named by a gap.
         let gaps = seen.controls.compactMap { if case .gap(let gap) = $0 { gap } else { nil } }
         let covered = Set(seen.seqs).union(gaps.flatMap { Array($0.from...$0.to) })
@@ -72,7 +75,8 @@ import Testing
     }
 
     @Test func setLimitsCreatesTheTopicAndTotalsBufferedBytes() throws {
-        let engine = try InMemoryTopicEngine()
+        let passes = ManualFanOutScheduler()
+        let engine = try InMemoryTopicEngine(scheduler: passes)
         let info = try engine.setLimits(RingLimits(capacity: 7), for: "new.topic")
         #expect(info.seq == 0 && info.bufferedEvents == 0 && info.limits.capacity == 7)
         #expect(engine.topicCount == 1)

@@ -4,8 +4,8 @@ import Testing
 
 /// The age limit applies to every read at the moment of reading, not only when the sweep runs.
 @Suite struct AgeLimitTests {
-    func engine(_ clock: ManualClock, ttl: Int = 1) throws -> InMemoryTopicEngine {
-        try InMemoryTopicEngine(configuration: EngineConfiguration(ringLimits: RingLimits(ttlSeconds: ttl)), now: clock.now)
+    func engine(_ clock: ManualClock, ttl: Int = 1, passes: ManualFanOutScheduler = ManualFanOutScheduler()) throws -> InMemoryTopicEngine {
+        try InMemoryTopicEngine(configuration: EngineConfiguration(ringLimits: RingLimits(ttlSeconds: ttl)), now: clock.now, scheduler: passes)
     }
 
     func publish(_ engine: InMemoryTopicEngine, _ count: Int) throws {
@@ -36,12 +36,13 @@ import Testing
 
     @Test func aWebSocketReplaySkipsExpiredEvents() async throws {
         let clock = ManualClock()
-        let engine = try engine(clock)
+        let passes = ManualFanOutScheduler()
+        let engine = try engine(clock, passes: passes)
         try publish(engine, 3)
         clock.advance(seconds: 2)
         let subscriber = Subscriber(zstd: false, maxQueuedBytes: 1 << 20, policy: .drop)
         _ = try engine.subscribe(subscriber, topic: "t", from: .since(0, epoch: nil), id: nil)
-        let seen = try await Drained(subscriber)
+        let seen = try await Drained(subscriber, passes: passes)
         #expect(seen.seqs == [3])
         #expect(seen.controls.contains(.gap(Gap(topic: "t", from: 1, to: 2))))
     }

@@ -9,7 +9,8 @@ import Testing
     }
 
     @Test func theSameEventAgainIsADuplicate() throws {
-        let engine = try InMemoryTopicEngine()
+        let passes = ManualFanOutScheduler()
+        let engine = try InMemoryTopicEngine(scheduler: passes)
         let first = try engine.publish(request("a"))
         let again = try engine.publish(request("a"))
         #expect(again.duplicate && again.seq == first.seq && again.ts == first.ts)
@@ -17,7 +18,8 @@ import Testing
     }
 
     @Test func aDifferentPayloadOrTypeUnderTheSameKeyIsRefusedAndPublishesNothing() throws {
-        let engine = try InMemoryTopicEngine()
+        let passes = ManualFanOutScheduler()
+        let engine = try InMemoryTopicEngine(scheduler: passes)
         _ = try engine.publish(request("a"))
         for other in [request("b"), request("a", type: "application/json")] {
             #expect(throws: EngineError.idempotencyKeyReused("k1")) { try engine.publish(other) }
@@ -30,7 +32,8 @@ import Testing
     }
 
     @Test func aKeyWhoseEventLeftTheBufferIsFreeAgain() throws {
-        let engine = try InMemoryTopicEngine(configuration: EngineConfiguration(ringLimits: RingLimits(capacity: 1)))
+        let passes = ManualFanOutScheduler()
+        let engine = try InMemoryTopicEngine(configuration: EngineConfiguration(ringLimits: RingLimits(capacity: 1)), scheduler: passes)
         _ = try engine.publish(request("a"))
         _ = try engine.publish(request("x", key: nil))
         let reused = try engine.publish(request("b"))

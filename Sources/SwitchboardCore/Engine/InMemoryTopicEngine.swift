@@ -12,13 +12,20 @@ public final class InMemoryTopicEngine: TopicEngine {
     /// The zstd contexts of fan-out passes, shared with HTTP answers.
     public let compressor: CompressorPool
     let now: @Sendable () -> Int64
+    /// Runs fan-out passes after a publish.
+    let scheduler: any FanOutScheduler
     private let generations = Atomic<UInt64>(0)
 
-    /// Creates an engine; `now` gives wall-clock µs and is replaceable in tests.
-    public init(configuration: EngineConfiguration = .init(), now: @escaping @Sendable () -> Int64 = WallClock.micros) throws {
+    /// Creates an engine; `now` gives wall-clock µs and `scheduler` runs fan-out passes, both
+    /// replaceable in tests.
+    public init(
+        configuration: EngineConfiguration = .init(), now: @escaping @Sendable () -> Int64 = WallClock.micros,
+        scheduler: any FanOutScheduler = TaskFanOutScheduler()
+    ) throws {
         self.configuration = configuration
         self.compressor = try CompressorPool(level: configuration.zstdLevel)
         self.now = now
+        self.scheduler = scheduler
     }
 
     /// The number of topics that exist.
@@ -132,7 +139,7 @@ public final class InMemoryTopicEngine: TopicEngine {
         if schedule {
             let compressor = self.compressor
             let stats = self.stats
-            Task { topic.runPasses(compressor: compressor, stats: stats) }
+            scheduler.schedule { topic.runPasses(compressor: compressor, stats: stats) }
         }
         return receipt
     }

@@ -1,4 +1,5 @@
 import Synchronization
+import SwitchboardCore
 
 /// Token buckets that bound the publish rate of each credential (anonymous callers: each IP address).
 ///
@@ -9,21 +10,23 @@ import Synchronization
 final class PublishRateLimiter: Sendable {
     private struct Bucket {
         var tokens: Double
-        var updated: ContinuousClock.Instant
+        var updated: Duration
     }
 
     /// Events per second; 0 turns the limiter off.
     let rate: Double
     /// The most events a full bucket holds.
     let burst: Double
-    private let clock = ContinuousClock()
+    private let time: MonotonicTime
     private let buckets = Mutex<[String: Bucket]>([:])
-    private let lastPrune = Mutex<ContinuousClock.Instant?>(nil)
+    private let lastPrune = Mutex<Duration?>(nil)
 
-    /// Creates a limiter; `rate` 0 means no limit, `burst` 0 means one second's worth.
-    init(rate: Int, burst: Int) {
+    /// Creates a limiter; `rate` 0 means no limit, `burst` 0 means one second's worth; buckets
+    /// refill by `time`.
+    init(rate: Int, burst: Int, time: MonotonicTime = .continuous) {
         self.rate = Double(rate)
         self.burst = Double(burst > 0 ? burst : max(rate, 1))
+        self.time = time
     }
 
     /// Whether the limiter does anything.
@@ -32,11 +35,11 @@ final class PublishRateLimiter: Sendable {
     /// Takes `events` from `key`'s bucket, or throws 429 `rate_limited` with the seconds to wait.
     func take(_ events: Int, for key: String) throws(APIError) {
         guard isEnabled else { return }
-        let now = clock.now
+        let now = time.now
         let wanted = Double(events)
         let wait: Double? = buckets.withLock { buckets in
             var bucket = buckets[key] ?? Bucket(tokens: burst, updated: now)
-            let elapsed = bucket.updated.duration(to: now)
+            let elapsed = now - bucket.updated
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             bucket.tokens = min(burst, bucket.tokens + seconds * rate)
             bucket.updated = now
@@ -56,9 +59,9 @@ final class PublishRateLimiter: Sendable {
 
     /// Forgets buckets that have refilled (a full bucket is the same as none), at most once a
     /// second and only when there are many, so one-off callers do not accumulate.
-    private func pruneIfDue(_ now: ContinuousClock.Instant) {
+    private func pruneIfDue(_ now: Duration) {
         let due = lastPrune.withLock { last in
-            guard last.map({ $0.duration(to: now) >= .seconds(1) }) ?? true else { return false }
+            guard last.map({ now - $0 >= .seconds(1) }) ?? true else { return false }
             last = now
             return true
         }
@@ -67,7 +70,7 @@ final class PublishRateLimiter: Sendable {
         buckets.withLock { buckets in
             guard buckets.count > 10_000 else { return }
             buckets = buckets.filter { _, bucket in
-                bucket.tokens + Double(bucket.updated.duration(to: now).components.seconds) * rate < burst
+                bucket.tokens + Double((now - bucket.updated).components.seconds) * rate < burst
             }
         }
     }

@@ -1,6 +1,7 @@
 import HTTPTypes
 import NIOCore
 import Synchronization
+import SwitchboardCore
 
 /// Encoded poll answers shared by polls that wake up at the same position.
 ///
@@ -34,7 +35,7 @@ final class PollAnswerCache: Sendable {
 
     private struct Entry {
         var answer: Answer
-        var expires: ContinuousClock.Instant
+        var expires: Duration
     }
 
     /// How long an answer may be shared after it was built.
@@ -42,25 +43,28 @@ final class PollAnswerCache: Sendable {
     /// The most answers kept at once.
     let capacity: Int
     private let entries = Mutex<[String: Entry]>([:])
+    private let time: MonotonicTime
 
-    init(lifetime: Duration = .milliseconds(100), capacity: Int = 1024) {
+    /// A cache whose answers live `lifetime` by `time`.
+    init(lifetime: Duration = .milliseconds(100), capacity: Int = 1024, time: MonotonicTime = .continuous) {
         self.lifetime = lifetime
         self.capacity = capacity
+        self.time = time
     }
 
     /// The answer kept for `key`, if it is still fresh.
     func lookup(_ key: String) -> Answer? {
-        let now = ContinuousClock.now
+        let now = time.now
         guard let hit = entries.withLock({ $0[key] }), hit.expires > now else { return nil }
         return hit.answer
     }
 
     /// Keeps `answer` for `key` for ``lifetime``.
     func store(_ answer: Answer, for key: String) {
-        let now = ContinuousClock.now
+        let now = time.now
         entries.withLock { entries in
             if entries.count >= capacity { entries = entries.filter { $0.value.expires > now } }
-            if entries.count < capacity { entries[key] = Entry(answer: answer, expires: now.advanced(by: lifetime)) }
+            if entries.count < capacity { entries[key] = Entry(answer: answer, expires: now + lifetime) }
         }
     }
 }
