@@ -279,6 +279,7 @@ export class Subscription extends Emitter {
  * @property {number} [minReconnectDelay] ms, default 500
  * @property {number} [maxReconnectDelay] ms, default 20000
  * @property {number} [pingTimeout] ms of silence before a liveness check, default 30000
+ * @property {number} [connectTimeout] ms a WebSocket may take to open, default 10000
  * @property {"zstd" | "none"} [compression] default "zstd" in Node, "none" in browsers
  * @property {number} [pollTimeout] seconds a long-poll waits, default 25
  * @property {typeof fetch} [fetch] default: the global fetch
@@ -301,6 +302,7 @@ export class Client extends Emitter {
       minReconnectDelay: 500,
       maxReconnectDelay: 20000,
       pingTimeout: 30000,
+      connectTimeout: 10000,
       compression: isNode ? "zstd" : "none",
       pollTimeout: 25,
       ...options,
@@ -325,6 +327,8 @@ export class Client extends Emitter {
     /** @type {ReturnType<typeof setTimeout> | null} */
     this._refreshTimer = null;
     this._generation = 0;
+    /** @type {{ topics: string, cursor: string } | null} where SSE or poll stopped, to resume there */
+    this._httpCursor = null;
   }
 
   /** Starts connecting (and keeps reconnecting until `close()` or a refusal). */
@@ -627,6 +631,8 @@ class WebSocketTransport {
     this.opened = false;
     this.stopped = false;
     this.nextId = 1;
+    /** @type {Map<number, Subscription>} subscribe requests not answered yet, by id (errors name no topic) */
+    this.pending = new Map();
     /** @type {Map<number, Subscription>} subscriptions by delta sid */
     this.bySid = new Map();
     /** @type {ReturnType<typeof setTimeout> | null} */
@@ -645,8 +651,15 @@ class WebSocketTransport {
     const url = client.url.replace(/^http/, "ws") + "/v1/ws" + (query ? "?" + query : "");
     const protocols = client.options.compression === "zstd" ? [ZSTD_PROTOCOL, PLAIN_PROTOCOL] : [PLAIN_PROTOCOL];
     try {
-      // Node's WebSocket (undici) and the `ws` package take headers in an options object.
-      this.ws = isNode && Object.keys(headers).length ? new WS(url, WS === globalThis.WebSocket ? { protocols, headers } : protocols, { headers }) : new WS(url, protocols);
+      if (isNode && WS === globalThis.WebSocket) {
+        // Node's WebSocket (undici) takes headers, and a dispatcher: see freshDispatcher.
+        this.dispatcher = freshDispatcher();
+        this.ws = new WS(url, { protocols, headers, ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}) });
+      } else if (isNode && Object.keys(headers).length) {
+        this.ws = new WS(url, protocols, { headers }); // the `ws` package's signature
+      } else {
+        this.ws = new WS(url, protocols);
+      }
     } catch (error) {
       client._lost(this, { error: new SwitchboardError("connect_failed", String(error), { cause: error }), fallback: true });
       return;
@@ -656,7 +669,28 @@ class WebSocketTransport {
     ws.onopen = () => this.onOpen();
     ws.onmessage = (/** @type {MessageEvent} */ m) => this.onMessage(m.data);
     ws.onclose = (/** @type {CloseEvent} */ e) => this.onClose(e.code, e.reason);
-    ws.onerror = () => {};
+    // undici reports a refused handshake with an error and no close event: treat it as the close.
+    ws.onerror = () => {
+      if (!this.opened) this.onClose(1006, "");
+    };
+    this.connectTimer = setTimeout(() => {
+      if (!this.opened && !this.stopped) {
+        this.detach();
+        this.onClose(1006, "connect timeout");
+      }
+    }, client.options.connectTimeout);
+  }
+
+  /** Forgets the socket without waiting for its close handshake. */
+  detach() {
+    const ws = this.ws;
+    if (!ws) return;
+    ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+    try {
+      ws.close(1000);
+    } catch {
+      // not open yet, or already closing
+    }
   }
 
   /** @param {string} reason */
@@ -664,6 +698,7 @@ class WebSocketTransport {
     if (this.stopped) return;
     this.stopped = true;
     this.clearIdle();
+    if (this.connectTimer) clearTimeout(this.connectTimer);
     const ws = this.ws;
     if (!ws) return;
     ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
@@ -672,11 +707,14 @@ class WebSocketTransport {
     } catch {
       // already closing
     }
+    this.dispatcher?.close().catch(() => {});
   }
 
   onOpen() {
     if (this.stopped) return;
     this.opened = true;
+    if (this.connectTimer) clearTimeout(this.connectTimer);
+    this.client._httpCursor = null; // positions move on here: a later fallback starts from them
     this.zstd = this.ws.protocol === ZSTD_PROTOCOL;
     this.client.protocol = this.ws.protocol || null;
     this.client._connected(this);
@@ -691,6 +729,7 @@ class WebSocketTransport {
     sub._prefix = null;
     /** @type {Record<string, any>} */
     const op = { op: "subscribe", topic: sub.topic, ...sub._start(), id: this.nextId++ };
+    this.pending.set(op.id, sub);
     if (sub.delta && this.zstd) op.delta = true;
     this.send(op);
   }
@@ -741,6 +780,8 @@ class WebSocketTransport {
     if (this.stopped) return;
     this.stopped = true;
     this.clearIdle();
+    if (this.connectTimer) clearTimeout(this.connectTimer);
+    if (!this.opened) this.dispatcher?.close().catch(() => {});
     const { client } = this;
     if (!this.opened) {
       // An upgrade refused or never reached: ask over HTTP why (a WebSocket error has no status).
@@ -784,6 +825,8 @@ class WebSocketTransport {
   /** @param {any} m */
   onControl(m) {
     const sub = typeof m.topic === "string" ? this.client.subscriptions.get(m.topic) : undefined;
+    const requested = typeof m.id === "number" ? this.pending.get(m.id) : undefined;
+    if (m.type === "subscribed" || m.type === "error") this.pending.delete(m.id);
     switch (m.type) {
       case "subscribed":
         if (!sub || sub.status === "ended") return;
@@ -806,11 +849,12 @@ class WebSocketTransport {
       case "error": {
         if (typeof m.id === "string" && m.id.startsWith("liveness-")) return;
         const error = new SwitchboardError(m.code, m.message);
-        if (sub && sub.status === "pending") {
-          if (m.code === "already_subscribed") return;
-          sub.status = "ended";
-          this.client._forget(sub);
-          sub._onError(error);
+        const failed = requested;
+        if (failed && failed.status === "pending" && m.code !== "already_subscribed") {
+          // The broker refused this subscription (forbidden, invalid_topic, limit_reached, …): it ends.
+          failed.status = "ended";
+          this.client._forget(failed);
+          failed._onError(error);
         }
         this.client._emit("error", error);
         return;
@@ -847,6 +891,25 @@ class WebSocketTransport {
     if (!sub || sub.status === "ended") return; // unsubscribed while frames were in flight
     if (sub._sid !== null) sub._prefix = body.length <= MAX_PREFIX ? body.slice() : null;
     for (const event of events) sub._onEvent(event);
+  }
+}
+
+/**
+ * A dispatcher of its own for one WebSocket handshake in Node, or undefined.
+ *
+ * undici sends a WebSocket handshake over an idle keep-alive connection of `fetch`'s pool when
+ * one exists, and the broker refuses an upgrade on a connection that already carried a request
+ * (400 `upgrade_required`, "on a new connection"). A process that publishes and subscribes
+ * would then fail to connect, so each handshake gets a fresh agent (undici's own class, taken
+ * from the global dispatcher: Node does not export it). Before any fetch there is no pool.
+ */
+function freshDispatcher() {
+  const global = /** @type {any} */ (globalThis)[Symbol.for("undici.globalDispatcher.1")];
+  if (!global || typeof global.constructor !== "function") return undefined;
+  try {
+    return new global.constructor();
+  } catch {
+    return undefined;
   }
 }
 
@@ -902,10 +965,21 @@ class HTTPTransport {
     this.generation = generation;
     this.stopped = false;
     this.abort = new AbortController();
-    /** @type {string | null} */
-    this.cursor = null;
     /** @type {string[]} */
     this.topics = [];
+  }
+
+  /**
+   * The SSE/poll cursor for the current topic list, kept by the client across reconnects; a
+   * cursor only covers the topics it was made for, so another list starts over with positions.
+   */
+  get cursor() {
+    const held = this.client._httpCursor;
+    return held && held.topics === this.topics.join(",") ? held.cursor : null;
+  }
+
+  set cursor(value) {
+    this.client._httpCursor = value ? { topics: this.topics.join(","), cursor: value } : null;
   }
 
   /** @param {string} reason */

@@ -5,4 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")"
 command -v zstd >/dev/null || { echo "test.sh: the zstd command-line tool is needed (apt-get install -y zstd)" >&2; exit 1; }
 # One file at a time: each starts its own broker, and the machine is shared with builds.
-exec node --experimental-websocket --no-warnings=ExperimentalWarning --test --test-concurrency=1 --test-reporter=spec "$@" test/*.test.js
+files=("$@")
+[ ${#files[@]} -gt 0 ] || files=(test/*.test.js)
+exec node --experimental-websocket --no-warnings=ExperimentalWarning --test --test-concurrency=1 --test-reporter=spec "${files[@]}"

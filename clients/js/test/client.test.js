@@ -3,7 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { Client, SwitchboardError } from "../switchboard.js";
-import { startBroker, startProxy, api, ADMIN, sleep, until, topicName, record, supportsDelta } from "./helpers.js";
+import { startBroker, startProxy, api, ADMIN, sleep, until, topicName, record, debug, supportsDelta } from "./helpers.js";
 
 const broker = await startBroker(["--admin-token", ADMIN, "--ping-interval", "2"]);
 const deltaTodo = (await supportsDelta(broker.url)) ? false : "needs broker v1.1 zstd deltas (subscribed has no delta/sid)";
@@ -13,6 +13,7 @@ const publisher = new Client(broker.url, { token: ADMIN });
 /** A client that the file's `after` closes. */
 function client(options = {}, url = broker.url) {
   const c = new Client(url, { token: ADMIN, minReconnectDelay: 50, maxReconnectDelay: 400, ...options });
+  debug(c);
   clients.push(c);
   return c;
 }

@@ -3,16 +3,17 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { Client } from "../switchboard.js";
-import { startBroker, startProxy, ADMIN, sleep, until, topicName, record, supportsPositions } from "./helpers.js";
+import { startBroker, startProxy, ADMIN, sleep, until, topicName, record, debug, supportsPositions } from "./helpers.js";
 
 const broker = await startBroker(["--admin-token", ADMIN]);
-const positionsTodo = (await supportsPositions(broker.url)) ? false : "needs broker v1.1 positions= on /v1/poll and /v1/sse (answers 400)";
+const positionsTodo = (await supportsPositions(broker.url)) ? false : "needs broker v1.1 positions= on /v1/poll and /v1/sse (this broker ignores it or answers 400)";
 const publisher = new Client(broker.url, { token: ADMIN });
 const clients = [];
 const proxies = [];
 
 function client(options, url) {
   const c = new Client(url, { token: ADMIN, minReconnectDelay: 50, maxReconnectDelay: 300, pollTimeout: 2, ...options });
+  debug(c);
   clients.push(c);
   return c;
 }
@@ -71,6 +72,33 @@ for (const transport of ["sse", "poll"]) {
     assert.deepEqual(log.map((x) => x.seq), [1, 2, 3, 4, 5, 6, 7, 8], "no loss, no repeat, no gap");
   });
 }
+
+test("fallback on any broker: every seq reaches the application as an event or inside a gap", async () => {
+  // Where a broker cannot resume from positions (v1 ignores positions=), the stream starts live:
+  // the first event after the hole shows what was missed, and the client says so as a gap.
+  const proxy = await startProxy(broker.url);
+  proxies.push(proxy);
+  const topic = topicName("h");
+  const c = client({ transports: ["websocket", "poll"] }, proxy.url);
+  const log = record(c.subscribe(topic));
+  c.connect();
+  await until(() => c.state === "connected" && c.subscriptions.get(topic).status === "active");
+  await publisher.publish(topic, "e1");
+  await until(() => log.events().length === 1);
+  proxy.state.blockWebSocket = true;
+  proxy.drop();
+  for (let i = 2; i <= 4; i++) await publisher.publish(topic, `e${i}`);
+  await until(() => c.transport === "poll" && c.state === "connected", 10000, "fallback to poll");
+  await sleep(300);
+  for (let i = 5; i <= 6; i++) await publisher.publish(topic, `e${i}`);
+  await until(() => log.some((x) => x.seq === 6), 10000);
+  const covered = [];
+  for (const x of log) {
+    if (x.kind === "event") covered.push(x.seq);
+    if (x.kind === "gap") for (let s = x.from; s <= x.to; s++) covered.push(s);
+  }
+  assert.deepEqual(covered, [1, 2, 3, 4, 5, 6]);
+});
 
 test("a topic added while on SSE restarts the stream without losing the others' events", { todo: positionsTodo }, async () => {
   const a = topicName("sa");

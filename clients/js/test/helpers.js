@@ -26,6 +26,7 @@ export async function startBroker(args = []) {
   const proc = spawn(BROKER, ["--port", "0", ...args], { stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   proc.stderr.on("data", (d) => {
+    if (process.env.DEBUG_BROKER) process.stderr.write(d);
     stderr += d;
     if (stderr.length > 100000) stderr = stderr.slice(-50000);
   });
@@ -163,6 +164,13 @@ export async function until(check, ms = 10000, what = "condition") {
   }
 }
 
+/** With DEBUG_CLIENT set, prints a client's states and errors (DEBUG_BROKER prints the broker's log). */
+export function debug(c) {
+  if (!process.env.DEBUG_CLIENT) return;
+  c.on("state", (s, i) => console.log("state", s, JSON.stringify(i)));
+  c.on("error", (e) => console.log("error", e.code, e.message, e.status ?? ""));
+}
+
 /** A unique topic name per test. */
 let topicCounter = 0;
 export function topicName(prefix = "t") {
@@ -183,11 +191,16 @@ export function record(sub) {
   return log;
 }
 
-/** Whether the broker accepts `positions=` on poll (contract v1.1). */
+/**
+ * Whether the broker honours `positions=` on poll (contract v1.1): a v1 broker answers 400, or
+ * ignores the parameter and starts live, so the check looks for the event after the position.
+ */
 export async function supportsPositions(url) {
   const t = topicName("probe");
-  const r = await api(url, "GET", `/v1/poll?topics=${t}&positions=${t}:e0:0&timeout=0`);
-  return r.status === 200;
+  await api(url, "POST", `/v1/topics/${t}`, "one");
+  const { epoch } = (await api(url, "POST", `/v1/topics/${t}`, "two")).body;
+  const r = await api(url, "GET", `/v1/poll?topics=${t}&positions=${t}:${epoch}:1&timeout=0`);
+  return r.status === 200 && r.body.events?.length === 1 && r.body.events[0].seq === 2;
 }
 
 /** Whether the broker answers `delta:true` with a sid on a zstd connection (contract v1.1). */
