@@ -27,7 +27,7 @@ const MAX_FRAME_BYTES = 64 * 1024 * 1024;
 const LIVENESS_TOPIC = "switchboard-client-liveness";
 const SSE_COMMENT_INTERVAL = 15000;
 
-const isNode = typeof process !== "undefined" && !!process.versions?.node;
+const isNode = !!(/** @type {any} */ (globalThis).process?.versions?.node);
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder();
 
@@ -244,6 +244,7 @@ export class Subscription extends Emitter {
   _onGap(from, to) {
     if (this.status === "ended") return;
     this._prefix = null;
+    this._uncertain = false;
     const seq = this.position.seq;
     this.position = { epoch: this.position.epoch, seq: seq === null ? to : Math.max(seq, to) };
     this._emit("gap", { topic: this.topic, from, to });
@@ -253,6 +254,7 @@ export class Subscription extends Emitter {
   _onReset(epoch) {
     if (this.status === "ended") return;
     this._prefix = null;
+    this._uncertain = false;
     this.position = { epoch, seq: 0 };
     this._emit("reset", { topic: this.topic, epoch });
   }
@@ -311,7 +313,7 @@ export class Client extends Emitter {
     this.state = "disconnected";
     /** The transport in use or being tried ("websocket", "sse", "poll"), or null. */
     this.transport = null;
-    /** The WebSocket subprotocol the broker chose (`switchboard.v1.zstd` or `switchboard.v1`). */
+    /** @type {string | null} the WebSocket subprotocol the broker chose (`switchboard.v1.zstd` or `switchboard.v1`) */
     this.protocol = null;
     /** @type {Map<string, Subscription>} */
     this.subscriptions = new Map();
@@ -453,7 +455,8 @@ export class Client extends Emitter {
     this._refreshTimer = setTimeout(() => {
       this._refreshTimer = null;
       if (this.state === "connected" || this.state === "connecting") this._reconnectNow("token refresh");
-    }, Math.max(0, left - margin));
+      // At least a second apart, so a provider that hands out nearly expired tokens cannot spin.
+    }, Math.max(1000, left - margin));
   }
 
   /**
@@ -603,12 +606,16 @@ export class Client extends Emitter {
    */
   async _probe(token) {
     const { headers, query } = this._credentials(token);
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), 5000);
     try {
       const fetchFn = this.options.fetch ?? fetch;
-      const response = await fetchFn(`${this.url}/v1/ws${query ? "?" + query : ""}`, { headers, signal: AbortSignal.timeout(5000) });
+      const response = await fetchFn(`${this.url}/v1/ws${query ? "?" + query : ""}`, { headers, signal: abort.signal });
       return errorFromAnswer(response.status, await response.text());
     } catch {
       return null;
+    } finally {
+      clearTimeout(timer);
     }
   }
 }
@@ -637,7 +644,6 @@ class WebSocketTransport {
     this.bySid = new Map();
     /** @type {ReturnType<typeof setTimeout> | null} */
     this.idleTimer = null;
-    this.probing = false;
   }
 
   start() {
@@ -754,7 +760,6 @@ class WebSocketTransport {
     const timeout = this.client.options.pingTimeout;
     this.idleTimer = setTimeout(() => {
       if (this.stopped) return;
-      this.probing = true;
       this.send({ op: "unsubscribe", topic: LIVENESS_TOPIC, id: `liveness-${this.nextId++}` });
       this.idleTimer = setTimeout(() => this.dead(), Math.max(1000, timeout / 2));
     }, timeout);
@@ -809,7 +814,6 @@ class WebSocketTransport {
   /** @param {string | ArrayBuffer} data */
   onMessage(data) {
     if (this.stopped) return;
-    this.probing = false;
     this.armIdle();
     try {
       if (typeof data === "string") this.onControl(JSON.parse(data));
@@ -1022,11 +1026,13 @@ class HTTPTransport {
       parts.push(`cursor=${encodeURIComponent(this.cursor)}`);
     } else {
       const held = subs.filter((s) => s.position.seq !== null && s.position.epoch);
+      // A v1 broker ignores positions= and starts live: the first event then shows what the
+      // start missed (a gap) or that the topic restarted (a reset), instead of passing unseen.
+      for (const s of held) s._uncertain = true;
       if (usePositions && held.length) {
         parts.push("positions=" + held.map((s) => `${s.topic}:${s.position.epoch}:${s.position.seq}`).map(encodeURIComponent).join(","));
       } else {
-        if (!usePositions) for (const s of held) s._uncertain = true;
-        const lasts = subs.map((s) => s._last).filter((n) => n !== null);
+        const lasts = subs.map((s) => s._last ?? 0).filter((n) => n > 0);
         if (lasts.length && !held.length) parts.push(`last=${Math.max(...lasts)}`);
       }
     }
@@ -1087,9 +1093,17 @@ class HTTPTransport {
   async get(url, extra = {}) {
     const { headers } = this.client._credentials(this.token);
     const fetchFn = this.client.options.fetch ?? fetch;
-    const response = await fetchFn(url, { headers: { ...headers, ...extra }, signal: this.abort.signal });
-    if (!response.ok) throw errorFromAnswer(response.status, await response.text());
-    return response;
+    const abort = this.abort;
+    // A request whose answer does not start in time (a dead connection) is given up and retried.
+    const wait = this.client.options.connectTimeout + (this instanceof PollTransport ? this.client.options.pollTimeout * 1000 : 0);
+    const timer = setTimeout(() => abort.abort(new Error("no answer in time")), wait);
+    try {
+      const response = await fetchFn(url, { headers: { ...headers, ...extra }, signal: abort.signal });
+      if (!response.ok) throw errorFromAnswer(response.status, await response.text());
+      return response;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }
 

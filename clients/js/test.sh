@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 command -v zstd >/dev/null || { echo "test.sh: the zstd command-line tool is needed (apt-get install -y zstd)" >&2; exit 1; }
+# The JSDoc types, where TypeScript is installed (Debian: node-typescript); nothing to install otherwise.
+if command -v tsc >/dev/null; then tsc -p tsconfig.json && echo "tsc: the JSDoc types check"; fi
 # One file at a time: each starts its own broker, and the machine is shared with builds.
 files=("$@")
 [ ${#files[@]} -gt 0 ] || files=(test/*.test.js)

@@ -36,6 +36,7 @@ export class BackwardBitReader {
    * The n bits (n <= 24) that start at bit position pos, without consuming them.
    * @param {number} pos
    * @param {number} n
+   * @returns {number}
    */
   peekAt(pos, n) {
     if (n === 0) return 0;

@@ -7,7 +7,9 @@ const LL_BASE = [
   4096, 8192, 16384, 32768, 65536,
 ];
 const LL_BITS = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 3, 3, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+/** @type {number[]} */
 const ML_BASE = [];
+/** @type {number[]} */
 const ML_BITS = [];
 for (let i = 0; i < 32; i++) {
   ML_BASE.push(i + 3);

@@ -11,7 +11,13 @@ const P5H = 0x27d4eb2f, P5L = 0x165667c5;
 let rh = 0;
 let rl = 0;
 
-/** (ah,al) * (bh,bl) mod 2^64 into (rh, rl). */
+/**
+ * (ah,al) * (bh,bl) mod 2^64 into (rh, rl).
+ * @param {number} ah
+ * @param {number} al
+ * @param {number} bh
+ * @param {number} bl
+ */
 function mul(ah, al, bh, bl) {
   const a0 = al & 0xffff, a1 = al >>> 16, b0 = bl & 0xffff, b1 = bl >>> 16;
   const p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
@@ -21,14 +27,25 @@ function mul(ah, al, bh, bl) {
   rh = (carry + Math.imul(al, bh) + Math.imul(ah, bl)) >>> 0;
 }
 
-/** (ah,al) + (bh,bl) mod 2^64 into (rh, rl). */
+/**
+ * (ah,al) + (bh,bl) mod 2^64 into (rh, rl).
+ * @param {number} ah
+ * @param {number} al
+ * @param {number} bh
+ * @param {number} bl
+ */
 function add(ah, al, bh, bl) {
   const l = al + bl;
   rl = l >>> 0;
   rh = (ah + bh + (l > 0xffffffff ? 1 : 0)) >>> 0;
 }
 
-/** rotate (h,l) left by r (0 < r < 64, r !== 32) into (rh, rl). */
+/**
+ * rotate (h,l) left by r (0 < r < 64, r !== 32) into (rh, rl).
+ * @param {number} h
+ * @param {number} l
+ * @param {number} r
+ */
 function rotl(h, l, r) {
   if (r > 32) {
     const t = h;
@@ -40,7 +57,13 @@ function rotl(h, l, r) {
   rl = ((l << r) | (h >>> (32 - r))) >>> 0;
 }
 
-/** round(acc, input) = rotl(acc + input * P2, 31) * P1, into (rh, rl). */
+/**
+ * round(acc, input) = rotl(acc + input * P2, 31) * P1, into (rh, rl).
+ * @param {number} acch
+ * @param {number} accl
+ * @param {number} inh
+ * @param {number} inl
+ */
 function round(acch, accl, inh, inl) {
   mul(inh, inl, P2H, P2L);
   add(acch, accl, rh, rl);
@@ -48,7 +71,11 @@ function round(acch, accl, inh, inl) {
   mul(rh, rl, P1H, P1L);
 }
 
-/** @param {Uint8Array} b @param {number} i */
+/**
+ * A little-endian u32 at b[i].
+ * @param {Uint8Array} b
+ * @param {number} i
+ */
 function u32(b, i) {
   return (b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24)) >>> 0;
 }

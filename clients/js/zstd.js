@@ -281,7 +281,10 @@ function decodeLiterals(src, start, end, state, blockMax) {
   return { literals, pos: litEnd };
 }
 
-/** @param {Uint8Array} b @param {number} i */
+/**
+ * @param {Uint8Array} b
+ * @param {number} i
+ */
 function u32(b, i) {
   return (b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24)) >>> 0;
 }
