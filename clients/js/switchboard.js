@@ -833,7 +833,9 @@ class WebSocketTransport {
     if (m.type === "subscribed" || m.type === "error") this.pending.delete(m.id);
     switch (m.type) {
       case "subscribed":
-        if (!sub || sub.status === "ended") return;
+        // Answers only the request it names: after unsubscribe and subscribe again on one topic,
+        // the old request's answer is not the new subscription's.
+        if (!sub || sub.status === "ended" || (typeof m.id === "number" && requested !== sub)) return;
         sub._onSubscribed(m.epoch, m.seq, !!m.reset);
         if (m.delta === true && typeof m.sid === "number") {
           sub._sid = m.sid;
@@ -841,10 +843,10 @@ class WebSocketTransport {
         }
         return;
       case "gap":
-        sub?._onGap(m.from, m.to);
+        if (sub?.status === "active") sub._onGap(m.from, m.to);
         return;
       case "reset":
-        sub?._onReset(m.epoch);
+        if (sub?.status === "active") sub._onReset(m.epoch);
         return;
       case "deleted":
         if (sub?._sid != null) this.bySid.delete(sub._sid);
@@ -892,7 +894,8 @@ class WebSocketTransport {
     const { topic, events } = decodeBody(body);
     const sub = this.client.subscriptions.get(topic);
     if (deltaSub && deltaSub !== sub) throw new Error(`delta frame for ${deltaSub.topic} holds ${topic}`);
-    if (!sub || sub.status === "ended") return; // unsubscribed while frames were in flight
+    // Frames of an unsubscribed topic, or of an earlier subscription to it, can still be in flight.
+    if (!sub || sub.status !== "active") return;
     if (sub._sid !== null) sub._prefix = body.length <= MAX_PREFIX ? body.slice() : null;
     for (const event of events) sub._onEvent(event);
   }

@@ -65,8 +65,9 @@ for (const transport of ["sse", "poll"]) {
     proxy.drop();
     for (let i = 4; i <= 6; i++) await publisher.publish(topic, `e${i}`);
     await until(() => c.transport === transport && c.state === "connected", 10000, `fallback to ${transport}`);
+    const wait = positionsTodo ? 3000 : 10000; // a known todo need not wait out the full time
     for (let i = 7; i <= 8; i++) await publisher.publish(topic, `e${i}`);
-    await until(() => log.events().length >= 8, 10000);
+    await until(() => log.events().length >= 8, wait);
     await sleep(200);
     assert.deepEqual(fallbacks, [transport]);
     assert.deepEqual(log.map((x) => x.seq), [1, 2, 3, 4, 5, 6, 7, 8], "no loss, no repeat, no gap");

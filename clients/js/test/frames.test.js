@@ -66,8 +66,10 @@ test("decodeBody reads every field", () => {
   assert.throws(() => decodeBody(new Uint8Array(body("a", 1, ["x"])).subarray(0, 20)), /truncated/);
 });
 
-test("plain, zstd and delta frames of a delta subscription, as contract v1.1 lays them out", async () => {
+test("plain, zstd and delta frames of a delta subscription, as contract v1.1 lays them out", async (t) => {
+  ScriptedWebSocket.last = null;
   const c = new Client("http://127.0.0.1:1", { WebSocket: ScriptedWebSocket, compression: "zstd", pingTimeout: 60000 });
+  t.after(() => c.close());
   const sub = c.subscribe("dash.board", { delta: true });
   const log = record(sub);
   c.connect();
@@ -100,8 +102,10 @@ test("plain, zstd and delta frames of a delta subscription, as contract v1.1 lay
   c.close();
 });
 
-test("a gap, a repeated event and an unreadable frame are never hidden", async () => {
+test("a gap, a repeated event and an unreadable frame are never hidden", async (t) => {
+  ScriptedWebSocket.last = null;
   const c = new Client("http://127.0.0.1:1", { WebSocket: ScriptedWebSocket, compression: "zstd", pingTimeout: 60000, minReconnectDelay: 10 });
+  t.after(() => c.close());
   const sub = c.subscribe("t");
   const log = record(sub);
   const errors = [];
@@ -129,4 +133,25 @@ test("a gap, a repeated event and an unreadable frame are never hidden", async (
   await until(() => ScriptedWebSocket.last !== ws && ScriptedWebSocket.last.sent.length === 1);
   assert.deepEqual(ScriptedWebSocket.last.sent[0], { op: "subscribe", topic: "t", since: 18, epoch: "E", id: 1 });
   c.close();
+});
+
+test("unsubscribe and subscribe again: the old request's answer and frames are not the new subscription's", async (t) => {
+  ScriptedWebSocket.last = null;
+  const c = new Client("http://127.0.0.1:1", { WebSocket: ScriptedWebSocket, compression: "zstd", pingTimeout: 60000 });
+  t.after(() => c.close());
+  c.subscribe("t");
+  c.connect();
+  await until(() => ScriptedWebSocket.last?.sent.length === 1);
+  const ws = ScriptedWebSocket.last;
+  c.subscriptions.get("t").unsubscribe();
+  const again = c.subscribe("t");
+  const log = record(again);
+  assert.deepEqual(ws.sent.map((m) => [m.op, m.id]), [["subscribe", 1], ["unsubscribe", 2], ["subscribe", 3]]);
+  ws.push(JSON.stringify({ type: "subscribed", topic: "t", epoch: "E", seq: 4, reset: false, id: 1 }));
+  ws.push(Buffer.concat([Buffer.from([0]), body("t", 5, ["old"])]));
+  ws.push(JSON.stringify({ type: "unsubscribed", topic: "t", id: 2 }));
+  ws.push(JSON.stringify({ type: "subscribed", topic: "t", epoch: "E", seq: 5, reset: false, id: 3 }));
+  ws.push(Buffer.concat([Buffer.from([0]), body("t", 6, ["new"])]));
+  assert.deepEqual(log, [{ kind: "event", seq: 6, text: "new" }]);
+  assert.deepEqual(again.position, { epoch: "E", seq: 6 });
 });
