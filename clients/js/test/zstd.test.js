@@ -110,6 +110,20 @@ for (const [name, make] of Object.entries(INPUTS)) {
   });
 }
 
+test("a block of more than 32,512 sequences (the three-byte sequence count)", () => {
+  // Random 3-byte words with the minimum match at 3: level 19 makes one sequence per word.
+  checkRoundTrip("manyseq", words(1024, 300_000, 12), ["-19", "--zstd=mml=3"]);
+});
+
+test("Huffman weights stored directly (a small alphabet)", () => {
+  // With few symbols the weights are written as 4-bit numbers, not FSE-compressed.
+  for (const symbols of [4, 8, 12]) {
+    const r = rng(symbols);
+    const data = Buffer.from(Array.from({ length: 5000 }, () => Math.floor(r() ** 2 * symbols)));
+    for (const level of [1, 3, 19]) checkRoundTrip("direct", data, [`-${level}`]);
+  }
+});
+
 test("frames declare their content size unless told not to", () => {
   const data = text(5000, 9);
   assert.equal(frameContentSize(zstd("fcs", data, ["-3"])), 5000);
