@@ -259,6 +259,7 @@ export class Subscription extends Emitter {
     this._emit("reset", { topic: this.topic, epoch });
   }
 
+  /** An operator deleted the topic: the subscription ends. */
   _onDeleted() {
     if (this.status === "ended") return;
     this.status = "ended";
@@ -508,6 +509,7 @@ export class Client extends Emitter {
     this._scheduleReconnect();
   }
 
+  /** Waits a backoff delay, then opens the transport again. */
   _scheduleReconnect() {
     const { minReconnectDelay, maxReconnectDelay } = this.options;
     // Exponential backoff with full jitter: uniform in [0, min(max, min * 2^attempt)].
@@ -540,6 +542,7 @@ export class Client extends Emitter {
     this._setState(state, info);
   }
 
+  /** Cancels a pending reconnect. */
   _clearTimers() {
     if (this._reconnectTimer) clearTimeout(this._reconnectTimer);
     this._reconnectTimer = null;
@@ -646,6 +649,7 @@ class WebSocketTransport {
     this.idleTimer = null;
   }
 
+  /** Opens the WebSocket with the subprotocols and credentials for this platform. */
   start() {
     const { client } = this;
     const WS = client.options.WebSocket ?? globalThis.WebSocket;
@@ -716,6 +720,7 @@ class WebSocketTransport {
     this.dispatcher?.close().catch(() => {});
   }
 
+  /** Connected: (re)subscribes every subscription from where it stands. */
   onOpen() {
     if (this.stopped) return;
     this.opened = true;
@@ -755,6 +760,7 @@ class WebSocketTransport {
     }
   }
 
+  /** Starts the liveness clock: silence for pingTimeout sends a check, no answer means dead. */
   armIdle() {
     this.clearIdle();
     const timeout = this.client.options.pingTimeout;
@@ -765,6 +771,7 @@ class WebSocketTransport {
     }, timeout);
   }
 
+  /** Stops the liveness clock. */
   clearIdle() {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = null;
@@ -1006,6 +1013,7 @@ class HTTPTransport {
     this.restart();
   }
 
+  /** Aborts the running request and starts over with the current topics. */
   restart() {
     if (this.stopped) return;
     this.cursor = null;
@@ -1127,10 +1135,12 @@ class SSETransport extends HTTPTransport {
     this.idleTimer = null;
   }
 
+  /** Opens the stream. */
   start() {
     this.run();
   }
 
+  /** Topics changed: opens a new stream. */
   onRestart() {
     this.run();
   }
@@ -1141,12 +1151,14 @@ class SSETransport extends HTTPTransport {
     super.stop(reason);
   }
 
+  /** A stream silent for pingTimeout plus the broker's comment interval is given up. */
   armIdle() {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     const abort = this.abort;
     this.idleTimer = setTimeout(() => abort.abort(new Error("no data or comment from the SSE stream")), this.client.options.pingTimeout + SSE_COMMENT_INTERVAL);
   }
 
+  /** Runs one stream: request, then parse until it ends, fails or is restarted. */
   async run() {
     const abort = this.abort;
     if (this.client._activeSubscriptions().length === 0) {
@@ -1237,14 +1249,17 @@ class PollTransport extends HTTPTransport {
     this.running = false;
   }
 
+  /** Starts polling. */
   start() {
     this.loop();
   }
 
+  /** Topics changed: polls again at once. */
   onRestart() {
     this.loop();
   }
 
+  /** Polls until stopped or restarted, following the cursor. */
   async loop() {
     const abort = this.abort;
     let first = true;

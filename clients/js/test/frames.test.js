@@ -155,3 +155,25 @@ test("unsubscribe and subscribe again: the old request's answer and frames are n
   assert.deepEqual(log, [{ kind: "event", seq: 6, text: "new" }]);
   assert.deepEqual(again.position, { epoch: "E", seq: 6 });
 });
+
+test("a reset control message (v1.1, the Redis engine lost the topic) starts the new epoch", async (t) => {
+  ScriptedWebSocket.last = null;
+  const c = new Client("http://127.0.0.1:1", { WebSocket: ScriptedWebSocket, compression: "none", pingTimeout: 60000 });
+  t.after(() => c.close());
+  const sub = c.subscribe("t", { since: 2, epoch: "E1" });
+  const log = record(sub);
+  c.connect();
+  await until(() => ScriptedWebSocket.last?.sent.length === 1);
+  const ws = ScriptedWebSocket.last;
+  assert.deepEqual(ws.sent[0], { op: "subscribe", topic: "t", since: 2, epoch: "E1", id: 1 });
+  ws.push(JSON.stringify({ type: "subscribed", topic: "t", epoch: "E1", seq: 3, reset: false, id: 1 }));
+  ws.push(Buffer.concat([Buffer.from([0]), body("t", 3, ["x"])]));
+  ws.push(JSON.stringify({ type: "reset", topic: "t", epoch: "E2" }));
+  ws.push(Buffer.concat([Buffer.from([0]), body("t", 1, ["y"])]));
+  assert.deepEqual(log, [
+    { kind: "event", seq: 3, text: "x" },
+    { kind: "reset", epoch: "E2" },
+    { kind: "event", seq: 1, text: "y" },
+  ]);
+  assert.deepEqual(sub.position, { epoch: "E2", seq: 1 });
+});
