@@ -863,6 +863,14 @@ class WebSocketTransport {
         if (typeof m.id === "string" && m.id.startsWith("liveness-")) return;
         const error = new SwitchboardError(m.code, m.message);
         const failed = requested;
+        if (failed && failed.status === "pending" && failed.delta && m.code === "invalid_request" && /delta/.test(m.message ?? "")) {
+          // A broker without deltas (strict about fields) refuses the field: deltas are only an
+          // optimisation, so subscribe again without them rather than lose the subscription.
+          failed.delta = false;
+          this.client._emit("error", new SwitchboardError("delta_unavailable", `no zstd deltas for ${failed.topic}: ${m.message}`));
+          this.subscribe(failed);
+          return;
+        }
         if (failed && failed.status === "pending" && m.code !== "already_subscribed") {
           // The broker refused this subscription (forbidden, invalid_topic, limit_reached, …): it ends.
           failed.status = "ended";

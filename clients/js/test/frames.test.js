@@ -177,3 +177,22 @@ test("a reset control message (v1.1, the Redis engine lost the topic) starts the
   ]);
   assert.deepEqual(sub.position, { epoch: "E2", seq: 1 });
 });
+
+test("a broker that refuses the delta field gets the subscription again without it", async (t) => {
+  ScriptedWebSocket.last = null;
+  const c = new Client("http://127.0.0.1:1", { WebSocket: ScriptedWebSocket, compression: "zstd", pingTimeout: 60000 });
+  t.after(() => c.close());
+  const errors = [];
+  c.on("error", (e) => errors.push(e.code));
+  const sub = c.subscribe("t", { delta: true });
+  const log = record(sub);
+  c.connect();
+  await until(() => ScriptedWebSocket.last?.sent.length === 1);
+  const ws = ScriptedWebSocket.last;
+  ws.push(JSON.stringify({ type: "error", code: "invalid_request", message: "Unknown field \"delta\".", id: 1 }));
+  assert.deepEqual(ws.sent[1], { op: "subscribe", topic: "t", id: 2 });
+  ws.push(JSON.stringify({ type: "subscribed", topic: "t", epoch: "E", seq: 0, reset: false, id: 2 }));
+  ws.push(Buffer.concat([Buffer.from([0]), body("t", 1, ["x"])]));
+  assert.deepEqual(log, [{ kind: "event", seq: 1, text: "x" }]);
+  assert.deepEqual(errors, ["delta_unavailable"]);
+});
