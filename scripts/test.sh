@@ -9,3 +9,4 @@ swift test --skip-build
 # The client libraries' tests run against the broker just built.
 export SWITCHBOARD_BIN="$PWD/.build/debug/switchboard"
 clients/python/test.sh
+clients/js/test.sh
