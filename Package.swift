@@ -80,6 +80,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "JWTKit", package: "jwt-kit"),
             ],
+            resources: [.copy("Resources/admin")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
