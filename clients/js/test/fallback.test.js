@@ -111,9 +111,13 @@ test("a topic added while on SSE restarts the stream without losing the others' 
   await sleep(200);
   await publisher.publish(a, "a1");
   await until(() => logA.events().length === 1);
-  const logB = record(c.subscribe(b));
+  const subB = c.subscribe(b);
+  const logB = record(subB);
   await publisher.publish(a, "a2");
-  await sleep(300);
+  // b starts live when the restarted stream is answered: wait for that, not for a fixed time
+  // (on a loaded machine a restart can take longer than any sleep).
+  await until(() => subB.status === "active");
+  await sleep(50);
   await publisher.publish(b, "b1");
   await publisher.publish(a, "a3");
   await until(() => logA.events().length === 3 && logB.events().length === 1, 10000);
