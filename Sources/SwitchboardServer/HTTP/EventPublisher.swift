@@ -55,15 +55,18 @@ struct EventPublisher: Sendable {
     func answerWithoutSuspending(_ head: HTTPRequest, body: ByteBuffer, remote: SocketAddress?) -> ByteBuffer? {
         guard head.method == .post, let path = head.path, path.hasPrefix(Self.pathPrefix),
             !path.utf8.contains(UInt8(ascii: "?")),  // a query is the route's to judge
-            head.headerFields[.origin] == nil,  // a browser's publish gets its CORS fields from the route
             let immediate = engine.immediate,
-            let principal = access.principalWithoutSuspending(authorization: head.headerFields[.authorization])
+            let fields = LoopFields(head.headerFields),
+            let principal = access.principalWithoutSuspending(authorization: fields.authorization)
         else { return nil }
         let topic = String(path.dropFirst(Self.pathPrefix.count))
         let describe = { BrokerRequestContext.describe(remote) }
         do throws(APIError) {
             try admit(topic: topic, principal: principal, remote: describe())
-            let request = try request(topic: topic, fields: head.headerFields, body: body)
+            guard body.readableBytes <= maxPayloadBytes else { throw APIError.payloadTooLarge(limit: maxPayloadBytes) }
+            let request = PublishRequest(
+                topic: topic, payload: body, contentType: fields.contentType ?? Self.defaultContentType, idempotencyKey: fields.idempotencyKey
+            )
             let receipt: PublishReceipt
             do throws(EngineError) {
                 receipt = try immediate.publishNow(request)
@@ -74,6 +77,35 @@ struct EventPublisher: Sendable {
         } catch {
             RejectionLogMiddleware<BrokerRequestContext>.logRejection(error, method: head.method, path: path, remote: describe(), logger: logger)
             return HTTPWire.encode(error.unroutedAnswer(closing: false))
+        }
+    }
+
+    /// The fields the event-loop path reads, in one pass over a request's fields; nil when the
+    /// request is the route's: it comes from a browser (`Origin`: its answer needs CORS fields),
+    /// or repeats a field read here (the route answers it as it would any such request).
+    private struct LoopFields {
+        var contentType: String?
+        var idempotencyKey: String?
+        var authorization: String?
+
+        init?(_ fields: HTTPFields) {
+            for field in fields {
+                switch field.name {
+                case .contentType:
+                    guard contentType == nil else { return nil }
+                    contentType = field.value
+                case .idempotencyKey:
+                    guard idempotencyKey == nil else { return nil }
+                    idempotencyKey = field.value
+                case .authorization:
+                    guard authorization == nil else { return nil }
+                    authorization = field.value
+                case .origin:
+                    return nil
+                default:
+                    continue
+                }
+            }
         }
     }
 

@@ -82,7 +82,12 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     private var held: [Held] = []
+    /// The one timer that watches request heads: scheduled when a head starts and none runs,
+    /// and on firing either closes (the head is late), re-arms for the head now being read, or
+    /// lapses. Heads that complete in time cost a clock read, not a timer each.
     private var headerTimer: Scheduled<Void>?
+    /// When the head being read began to arrive (nil: none is being read).
+    private var headStarted: NIODeadline?
     /// Inside `channelRead`: answers written now are flushed at the read's end.
     private var reading = false
     private var unflushed = false
@@ -160,14 +165,15 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     /// Half-close, graceful shutdown, bytes arriving (for the header timeout), an upgrade head.
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is HTTPBytesArrived {  // every read: first, and cheap
+            if machine.awaitingHeadBytes { armHeaderTimer() }
+            return
+        }
         switch event {
         case let event as ChannelEvent where event == .inputClosed:
             run(machine.inputEnded())
         case is ChannelShouldQuiesceEvent:
             run(machine.drain())
-        case is HTTPBytesArrived:
-            if machine.awaitingHeadBytes { armHeaderTimer() }
-            return
         case is UpgradeHeadSeen:
             cancelHeaderTimer()
             machine.upgradeHeadSeen()
@@ -440,18 +446,32 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         context.read()
     }
 
+    /// A head began to arrive now; the timer watches it.
     private func armHeaderTimer() {
-        guard headerTimer == nil, let context else { return }
+        guard headStarted == nil, let context else { return }
+        headStarted = context.eventLoop.now  // the loop's clock: a testing loop moves it by hand
+        scheduleHeaderTimer()
+    }
+
+    /// The head arrived whole (or the connection moved on): nothing to watch.
+    private func cancelHeaderTimer() {
+        headStarted = nil
+    }
+
+    private func scheduleHeaderTimer() {
+        guard headerTimer == nil, let headStarted, let context else { return }
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-        headerTimer = context.eventLoop.scheduleTask(in: services.headerTimeout) {
-            handler.value.headerTimer = nil
-            handler.value.run(handler.value.machine.headerTimedOut())
+        headerTimer = context.eventLoop.scheduleTask(deadline: headStarted + services.headerTimeout) {
+            handler.value.headerTimerFired()
         }
     }
 
-    private func cancelHeaderTimer() {
-        headerTimer?.cancel()
+    private func headerTimerFired() {
         headerTimer = nil
+        guard let started = headStarted, let context else { return }
+        guard context.eventLoop.now >= started + services.headerTimeout else { return scheduleHeaderTimer() }
+        headStarted = nil
+        run(machine.headerTimedOut())
     }
 
     /// Counts the connection busy (a request read or answered) or not, for the drain.
@@ -466,6 +486,8 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
     private func connectionEnded() {
         machine.channelClosed()
         cancelHeaderTimer()
+        headerTimer?.cancel()
+        headerTimer = nil
         body?.source.finish(ChannelError.ioOnClosedChannel)
         body = nil
         abandonParked()
