@@ -30,17 +30,16 @@ struct EventPublisher: Sendable {
         if rateLimiter.isEnabled { try rateLimiter.take(1, for: Self.rateKey(principal, remote: remote())) }
     }
 
-    /// The engine's request for an admitted publish's body; 413 over the payload limit.
-    func request(topic: String, fields: HTTPFields, body: ByteBuffer) throws(APIError) -> PublishRequest {
+    /// The engine's request for an admitted publish's body, typed by the request's
+    /// `Content-Type` and keyed by its `Idempotency-Key`; 413 over the payload limit.
+    func request(topic: String, contentType: String?, idempotencyKey: String?, body: ByteBuffer) throws(APIError) -> PublishRequest {
         guard body.readableBytes <= maxPayloadBytes else { throw APIError.payloadTooLarge(limit: maxPayloadBytes) }
-        return PublishRequest(
-            topic: topic, payload: body, contentType: fields[.contentType] ?? Self.defaultContentType, idempotencyKey: fields[.idempotencyKey]
-        )
+        return PublishRequest(topic: topic, payload: body, contentType: contentType ?? Self.defaultContentType, idempotencyKey: idempotencyKey)
     }
 
     /// Publishes an admitted request's body through the engine's `async` seam (the route's path).
     func publish(topic: String, fields: HTTPFields, body: ByteBuffer) async throws(APIError) -> PublishReceipt {
-        let request = try request(topic: topic, fields: fields, body: body)
+        let request = try request(topic: topic, contentType: fields[.contentType], idempotencyKey: fields[.idempotencyKey], body: body)
         do throws(EngineError) {
             return try await engine.publish(request)
         } catch {
@@ -63,10 +62,7 @@ struct EventPublisher: Sendable {
         let describe = { BrokerRequestContext.describe(remote) }
         do throws(APIError) {
             try admit(topic: topic, principal: principal, remote: describe())
-            guard body.readableBytes <= maxPayloadBytes else { throw APIError.payloadTooLarge(limit: maxPayloadBytes) }
-            let request = PublishRequest(
-                topic: topic, payload: body, contentType: fields.contentType ?? Self.defaultContentType, idempotencyKey: fields.idempotencyKey
-            )
+            let request = try request(topic: topic, contentType: fields.contentType, idempotencyKey: fields.idempotencyKey, body: body)
             let receipt: PublishReceipt
             do throws(EngineError) {
                 receipt = try immediate.publishNow(request)
