@@ -2,7 +2,7 @@ import Foundation
 @testable import SwitchboardServer
 import Testing
 
-/// A poll parked on its connection (``PollParkingHandler``): what happens around it on the wire.
+/// A poll parked on its connection (``HTTP1ConnectionHandler``): what happens around it on the wire.
 extension PollTests {
     @Test func aClientThatGoesAwayWhileItsPollIsParkedGivesItsPlaceBack() async throws {
         try await withBroker { broker in

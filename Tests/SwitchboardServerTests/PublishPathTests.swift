@@ -3,7 +3,7 @@ import SwitchboardCore
 @testable import SwitchboardServer
 import Testing
 
-/// Publishes answered on the event loop (``LoopPublishHandler``) and by the router, mixed on
+/// Publishes answered on the event loop (``EventPublisher/answerWithoutSuspending(_:body:remote:)``) and by the router, mixed on
 /// one keep-alive connection: what a client pipelining its requests sees.
 @Suite struct PublishPathTests {
     @Test func pipelinedRequestsAreAnsweredInOrderWhicheverPathTakesThem() async throws {

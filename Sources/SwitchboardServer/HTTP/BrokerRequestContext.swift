@@ -9,13 +9,10 @@ struct BrokerRequestContext: RequestContext {
     let remoteAddress: String
     /// The connection's event loop, for cheap timers (a waiting poll's timeout, SSE heartbeats).
     let eventLoop: any EventLoop
-    /// The connection's channel, whose pipeline a waiting poll parks on (see `PollParkingHandler`).
-    let channel: any Channel
 
     init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.eventLoop = source.channel.eventLoop
-        self.channel = source.channel
         self.remoteAddress = Self.describe(source.channel.remoteAddress)
     }
 

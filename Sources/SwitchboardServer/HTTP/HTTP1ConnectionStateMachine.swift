@@ -47,10 +47,9 @@ struct HTTP1ConnectionStateMachine {
         case parked
     }
 
-    /// What a dispatched request's route answered with.
+    /// What a dispatched request's route answered with, when it is not a response of known
+    /// length (whose end, ``answerEnded()``, is all the machine needs to hear of it).
     enum Outcome: Equatable {
-        /// A response of known length, being written.
-        case response
         /// A stream, written as it comes.
         case stream
         /// A poll to park here until its waiter fires.
@@ -233,7 +232,6 @@ struct HTTP1ConnectionStateMachine {
         guard !closed else { return .none }
         if answer == .parked, ahead == .pending {
             switch outcome {
-            case .response: return .none
             case .stream:
                 ahead = .streaming
                 return .none
@@ -242,8 +240,6 @@ struct HTTP1ConnectionStateMachine {
         }
         guard answer == .pending else { return .none }
         switch outcome {
-        case .response:
-            return .none
         case .stream:
             answer = .streaming
             return inputClosed ? endStream() : .none

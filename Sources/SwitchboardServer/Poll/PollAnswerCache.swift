@@ -16,7 +16,7 @@ final class PollAnswerCache: Sendable {
         /// The response head, complete (length, coding, date), for writing straight to a channel.
         var head: HTTPResponse
         /// The whole HTTP/1.1 response as bytes (``head`` and ``body``), shared by every
-        /// parked poll it answers (see ``PollParkingHandler``); nil for an answer that goes
+        /// parked poll it answers (see ``HTTP1ConnectionHandler``); nil for an answer that goes
         /// out through Hummingbird's response path.
         var wire: ByteBuffer?
         /// The body as sent.
