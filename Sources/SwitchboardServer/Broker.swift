@@ -94,9 +94,7 @@ public struct Broker: Sendable {
 
     /// `POST /v1/topics/{topic}` and `POST /v1/publish`.
     var publishRoutes: PublishRoutes<BrokerRequestContext> {
-        PublishRoutes(
-            engine: engine, state: state, maxPayloadBytes: configuration.engine.maxPayloadBytes, access: access, rateLimiter: publishLimiter, publisher: publisher
-        )
+        PublishRoutes(publisher: publisher)
     }
 
     /// `GET /v1/poll` and the history route (one set per broker: its answer cache and timeouts are shared).

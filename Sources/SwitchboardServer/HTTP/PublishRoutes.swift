@@ -9,15 +9,14 @@ import SwitchboardCore
 /// Each request is authenticated first (401), then checked (400), then authorized per topic
 /// (403), then counted against the caller's publish rate (429), and only then is the body read.
 struct PublishRoutes<Context: RemoteAddressContext>: Sendable {
-    let engine: any TopicEngine
-    let state: BrokerState
-    let maxPayloadBytes: Int
-    /// Checks the `publish` grant.
-    let access: AccessControl
-    /// Bounds each caller's publish rate.
-    let rateLimiter: PublishRateLimiter
-    /// The one path of a single event's publish.
+    /// The one path of a single event's publish; its engine, state, grants, rate and limit serve batches too.
     let publisher: EventPublisher
+
+    private var engine: any TopicEngine { publisher.engine }
+    private var state: BrokerState { publisher.state }
+    private var maxPayloadBytes: Int { publisher.maxPayloadBytes }
+    private var access: AccessControl { publisher.access }
+    private var rateLimiter: PublishRateLimiter { publisher.rateLimiter }
 
     /// The largest batch body accepted: room for a few full-size payloads and their JSON.
     var maxBatchBytes: Int { max(16 * 1_048_576, maxPayloadBytes * 2) }
