@@ -47,36 +47,29 @@ public struct Broker: Sendable {
     ///
     /// - Parameter onListening: called once the server accepts connections, with the host and real port.
     public func services(onListening: @escaping @Sendable (_ host: String, _ port: Int) async -> Void = { _, _ in }) -> [any Service] {
-        let (http, responder) = httpServices()
         let host = configuration.host
-        let app = Application(
-            responder: responder,
-            server: BrokerChannel.builder(http: http, webSocket: webSocketEndpoint, maxFrameSize: configuration.maxClientFrameBytes),
-            configuration: .init(address: .hostname(host, port: configuration.port), serverName: nil),
-            onServerRunning: { channel in
-                await onListening(host, channel.localAddress?.port ?? 0)
-            },
-            eventLoopGroupProvider: .shared(EventLoops.shared),
-            logger: logger
+        let server = BrokerServer(
+            host: host, port: configuration.port,
+            channel: BrokerChannel(http: httpServices(), webSocket: webSocketEndpoint, maxFrameSize: configuration.maxClientFrameBytes),
+            group: EventLoops.shared, logger: logger,
+            onListening: { port in await onListening(host, port) }
         )
         return [
-            app,
+            server,
             IdleTopicSweeper(engine: engine, interval: .seconds(min(60, max(1, configuration.engine.idleTopicSeconds / 4)))),
             DrainService(state: state, timeout: .seconds(configuration.drainTimeoutSeconds), logger: logger),
             StatsPublisher(report: report, interval: .seconds(1), logger: logger),
         ]
     }
 
-    /// What every HTTP/1 connection's handler shares (one set of routes per broker), and the
-    /// router's responder Hummingbird's `Application` is given.
-    func httpServices() -> (HTTP1ConnectionHandler.Services, RouterResponder<BrokerRequestContext>) {
+    /// What every HTTP/1 connection's handler shares (one set of routes per broker).
+    func httpServices() -> HTTP1ConnectionHandler.Services {
         let polls = pollRoutes
         let responder = makeRouter(polls: polls).buildResponder()
-        let services = HTTP1ConnectionHandler.Services(
+        return HTTP1ConnectionHandler.Services(
             dispatch: RouterDispatch(responder: responder, polls: polls, origins: origins, logger: logger), publisher: publisher,
             headerTimeout: .milliseconds(Int64(configuration.headerTimeoutSeconds * 1000)), state: state
         )
-        return (services, responder)
     }
 
     /// Decides WebSocket upgrades and runs accepted ones.

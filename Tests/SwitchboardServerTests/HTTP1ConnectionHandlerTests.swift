@@ -13,7 +13,7 @@ import Testing
     /// A channel with the connection's pipeline, connected, and the broker behind it.
     private func connection(_ configuration: BrokerConfiguration = BrokerConfiguration()) async throws -> (NIOAsyncTestingChannel, Broker) {
         let broker = try Broker(configuration: configuration)
-        let (services, _) = broker.httpServices()
+        let services = broker.httpServices()
         let channel = NIOAsyncTestingChannel()
         var limits = NIOHTTPDecoderLimitConfiguration()
         limits.maxHeaderListSize = BrokerChannel.maxHeadBytes

@@ -134,3 +134,14 @@ public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
     /// Creates an error with a message.
     public init(_ description: String) { self.description = description }
 }
+
+extension BrokerConfiguration.Credentials: CustomStringConvertible, CustomDebugStringConvertible {
+    /// Which credentials are set, never their values: a description can reach a log line.
+    public var description: String {
+        "Credentials(admin_token: \(adminToken == nil ? "unset" : "set"), publish_tokens: \(publishTokens.count), "
+            + "jwt_secret: \(jwtSecret == nil ? "unset" : "set"), jwt_public_key_file: \(jwtPublicKeyFile ?? "unset"), metrics_public: \(metricsPublic))"
+    }
+
+    /// The same as ``description``: no secret in a debug description either.
+    public var debugDescription: String { description }
+}
