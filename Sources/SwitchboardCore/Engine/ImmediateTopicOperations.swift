@@ -1,7 +1,8 @@
-/// The part of a topic engine that answers without waiting: publishes and reads that never
-/// suspend. A transport that finds them (``TopicEngine/immediate``) publishes and answers
-/// waiting polls right on the connection's event loop, with no task; one that does not runs
-/// the same work through the engine's `async` requirements in a task.
+/// The part of a topic engine that answers without waiting: publishes, reads and
+/// subscriptions that never suspend. A transport that finds them (``TopicEngine/immediate``)
+/// publishes, answers waiting polls and handles a WebSocket's requests right on the
+/// connection's event loop, with no task; one that does not runs the same work through the
+/// engine's `async` requirements in a task.
 ///
 /// The in-memory engine has them (its state is in this process, behind short locks). An
 /// engine whose state lives elsewhere (Redis) does not: its publishes and reads wait on the
@@ -15,6 +16,12 @@ public protocol ImmediateTopicOperations: Sendable {
     func watchNow(_ waiter: TopicWaiter, topic: String, epoch: String, after: UInt64) -> Bool
     /// ``TopicEngine/unwatch(_:topic:)`` without suspending.
     func unwatchNow(_ waiter: TopicWaiter, topic: String)
+    /// ``TopicEngine/subscribe(_:topic:from:id:)`` without suspending.
+    func subscribeNow(_ subscriber: Subscriber, topic: String, from start: StartPosition, id: MessageID?) throws(EngineError) -> SubscribeReceipt
+    /// ``TopicEngine/unsubscribe(_:topic:id:)`` without suspending.
+    func unsubscribeNow(_ subscriber: Subscriber, topic: String, id: MessageID?) throws(EngineError)
+    /// ``TopicEngine/remove(_:)`` without suspending.
+    func removeNow(_ subscriber: Subscriber)
 }
 
 extension InMemoryTopicEngine: ImmediateTopicOperations {
@@ -35,5 +42,17 @@ extension InMemoryTopicEngine: ImmediateTopicOperations {
 
     public func unwatchNow(_ waiter: TopicWaiter, topic: String) {
         unwatch(waiter, topic: topic)
+    }
+
+    public func subscribeNow(_ subscriber: Subscriber, topic: String, from start: StartPosition, id: MessageID?) throws(EngineError) -> SubscribeReceipt {
+        try subscribe(subscriber, topic: topic, from: start, id: id)
+    }
+
+    public func unsubscribeNow(_ subscriber: Subscriber, topic: String, id: MessageID?) throws(EngineError) {
+        try unsubscribe(subscriber, topic: topic, id: id)
+    }
+
+    public func removeNow(_ subscriber: Subscriber) {
+        remove(subscriber)
     }
 }

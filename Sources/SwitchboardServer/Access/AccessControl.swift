@@ -81,8 +81,24 @@ struct AccessControl: Sendable {
     /// Reads the caller's token (`Authorization: Bearer`, or `?token=` when `allowQueryToken`)
     /// and returns who they are; throws 401 when it is missing, invalid or expired.
     func authenticate(_ request: Request, allowQueryToken: Bool) async throws(APIError) -> Principal {
-        guard !isOpen else { return .anonymous }
+        if let known = authenticateWithoutSuspending(request, allowQueryToken: allowQueryToken) { return try known.get() }
         return try await authenticate(token: Self.token(in: request, allowQueryToken: allowQueryToken))
+    }
+
+    /// ``authenticate(_:allowQueryToken:)`` where it answers without suspending: on an open
+    /// broker, for a missing or malformed token, for a static token, and for any other token
+    /// when no JWT key is configured. Nil when the token is to be verified as a JWT.
+    func authenticateWithoutSuspending(_ request: Request, allowQueryToken: Bool) -> Result<Principal, APIError>? {
+        guard !isOpen else { return .success(.anonymous) }
+        let token: String
+        do throws(APIError) {
+            token = try Self.token(in: request, allowQueryToken: allowQueryToken)
+        } catch {
+            return .failure(error)
+        }
+        if let found = staticPrincipal(token) { return .success(found) }
+        guard verifier.isConfigured else { return .failure(.unauthorized("The token is not valid.")) }
+        return nil
     }
 
     /// Checks one token (without its `Bearer `): a static token, else a JWT.

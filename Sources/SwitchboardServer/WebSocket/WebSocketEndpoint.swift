@@ -39,9 +39,28 @@ struct WebSocketEndpoint: Sendable {
 
     /// Runs the checks on an upgrade request; throws the refusal.
     func check(_ request: Request, remote: String) async throws(APIError) -> Accepted {
+        try checkBeforeToken(request)
+        let principal = try await access.authenticate(request, allowQueryToken: true)
+        return try checkAfterToken(request, principal: principal, remote: remote)
+    }
+
+    /// ``check(_:remote:)`` where it answers without suspending; nil when the token is a JWT to verify.
+    func checkWithoutSuspending(_ request: Request, remote: String) -> Result<Accepted, APIError>? {
+        do throws(APIError) {
+            try checkBeforeToken(request)
+            guard let known = access.authenticateWithoutSuspending(request, allowQueryToken: true) else { return nil }
+            return .success(try checkAfterToken(request, principal: known.get(), remote: remote))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private func checkBeforeToken(_ request: Request) throws(APIError) {
         guard !state.isDraining else { throw APIError.shuttingDown }
         try origins.admitStream(request)
-        let principal = try await access.authenticate(request, allowQueryToken: true)
+    }
+
+    private func checkAfterToken(_ request: Request, principal: Principal, remote: String) throws(APIError) -> Accepted {
         let upgrade = try UpgradeRequest(request)
         for topic in upgrade.topics { try access.authorize(principal, .subscribe(topic)) }
         try connectionLimiter.admit(remote: remote)
@@ -51,16 +70,33 @@ struct WebSocketEndpoint: Sendable {
     /// The upgrade decision for a request head: the accepted upgrade and the response headers
     /// to add, or the refusal (logged here, as the router logs the refusals it answers).
     func decide(_ head: HTTPRequest, remote: String) async -> Result<(Accepted, HTTPFields), APIError> {
+        if let decided = decideWithoutSuspending(head, remote: remote) { return decided }
         let request = Request(head: head, body: .init(buffer: ByteBuffer()))
         do throws(APIError) {
-            guard request.uri.path == Self.path else {
-                throw APIError(.notFound, message: "WebSocket upgrades are accepted on \(Self.path) only.")
-            }
-            let accepted = try await check(request, remote: remote)
+            return answer(.success(try await check(request, remote: remote)), to: request, remote: remote)
+        } catch {
+            return answer(.failure(error), to: request, remote: remote)
+        }
+    }
+
+    /// ``decide(_:remote:)`` where it answers without suspending (every upgrade but one whose
+    /// token is a JWT to verify), so that the upgrade needs no task.
+    func decideWithoutSuspending(_ head: HTTPRequest, remote: String) -> Result<(Accepted, HTTPFields), APIError>? {
+        let request = Request(head: head, body: .init(buffer: ByteBuffer()))
+        guard request.uri.path == Self.path else {
+            let error = APIError(.notFound, message: "WebSocket upgrades are accepted on \(Self.path) only.")
+            return answer(.failure(error), to: request, remote: remote)
+        }
+        return checkWithoutSuspending(request, remote: remote).map { answer($0, to: request, remote: remote) }
+    }
+
+    private func answer(_ checked: Result<Accepted, APIError>, to request: Request, remote: String) -> Result<(Accepted, HTTPFields), APIError> {
+        switch checked {
+        case .success(let accepted):
             var headers = HTTPFields()
             if let subprotocol = accepted.upgrade.subprotocol { headers[.secWebSocketProtocol] = subprotocol }
             return .success((accepted, headers))
-        } catch {
+        case .failure(let error):
             RejectionLogMiddleware<BrokerRequestContext>.logRejection(error, of: request, remote: remote, logger: logger)
             return .failure(error)
         }

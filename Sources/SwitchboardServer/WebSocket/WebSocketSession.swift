@@ -5,8 +5,10 @@ import SwitchboardCore
 /// What one WebSocket connection asks of the broker: its subscriptions and its requests.
 ///
 /// The channel handler (``WebSocketConnectionHandler``) owns the socket; this is the part that
-/// talks to the engine, which is async. Requests are handled one at a time in arrival order by
-/// a task that exists only while requests are pending: an idle connection holds no task.
+/// talks to the engine. With an engine that answers without suspending (``TopicEngine/immediate``)
+/// each request is handled as it arrives, on the event loop. Otherwise requests are handled one
+/// at a time in arrival order by a task that exists only while requests are pending: an idle
+/// connection holds no task.
 final class WebSocketSession: Sendable {
     let engine: any TopicEngine
     let state: BrokerState
@@ -80,14 +82,17 @@ final class WebSocketSession: Sendable {
         subscriber.finish()
         state.unregister(connection)
         connection.logClosed(logger)
-        let removeNow = pending.withLock { pending -> Bool in
+        let idle = pending.withLock { pending -> Bool in
             pending.ended = true
             pending.work.removeAll()
             pending.whenIdle = {}  // it holds the channel handler, which holds this session
             return !pending.running
         }
         // A request being handled may still subscribe: then the request task removes after it.
-        if removeNow {
+        guard idle else { return }
+        if let immediate = engine.immediate {
+            immediate.removeNow(subscriber)
+        } else {
             let (engine, subscriber) = (engine, subscriber)
             Task { await engine.remove(subscriber) }
         }
@@ -106,7 +111,14 @@ final class WebSocketSession: Sendable {
         enqueue(.binaryMessage)
     }
 
+    /// Handles `work` now when the engine answers without suspending (the in-memory engine:
+    /// no task, and nothing is ever queued), else queues it for the request task.
     private func enqueue(_ work: Work) {
+        if let immediate = engine.immediate {
+            guard !pending.withLock({ $0.ended }) else { return }
+            for call in calls(for: work) { perform(call, on: immediate) }
+            return
+        }
         let start = pending.withLock { pending -> Bool in
             guard !pending.ended else { return false }
             pending.work.append(work)
@@ -124,7 +136,7 @@ final class WebSocketSession: Sendable {
                 }
                 switch step {
                 case .handle(let work):
-                    await handle(work)
+                    for call in calls(for: work) { await perform(call) }
                 case .idle(let whenIdle):
                     whenIdle()
                     return
@@ -136,48 +148,77 @@ final class WebSocketSession: Sendable {
         }
     }
 
-    private func handle(_ work: Work) async {
+    /// What a piece of work asks of the engine, in order. Everything decided without the
+    /// engine (a request that does not parse, a binary message, draining, a missing grant)
+    /// is answered here.
+    private func calls(for work: Work) -> [EngineCall] {
         switch work {
         case .subscribeAtConnect(let topics):
-            for topic in topics { await subscribe(topic: topic, start: .live, id: nil) }
-        case .request(let text):
-            await handle(text)
+            return topics.compactMap { subscription(topic: $0, start: .live, id: nil) }
         case .binaryMessage:
             subscriber.send(.error(code: ContractError.binaryNotAccepted.code, message: "Requests are JSON text frames; binary frames are not accepted.", id: nil))
-        }
-    }
-
-    private func handle(_ text: String) async {
-        switch ClientRequest.parse(text, zstd: subscriber.zstd) {
-        case .failure(let failure):
-            subscriber.send(.error(code: failure.code, message: failure.message, id: failure.id))
-        case .success((.subscribe(let topic, let start), let id)):
-            await subscribe(topic: topic, start: start, id: id)
-        case .success((.unsubscribe(let topic), let id)):
-            do {
-                try await engine.unsubscribe(subscriber, topic: topic, id: id)
-            } catch {
-                subscriber.send(.error(code: error.code, message: error.message, id: id))
+            return []
+        case .request(let text):
+            switch ClientRequest.parse(text, zstd: subscriber.zstd) {
+            case .failure(let failure):
+                subscriber.send(.error(code: failure.code, message: failure.message, id: failure.id))
+                return []
+            case .success((.subscribe(let topic, let start), let id)):
+                return subscription(topic: topic, start: start, id: id).map { [$0] } ?? []
+            case .success((.unsubscribe(let topic), let id)):
+                return [.unsubscribe(topic: topic, id: id)]
             }
         }
     }
 
-    private func subscribe(topic: String, start: StartPosition, id: MessageID?) async {
+    /// The engine call of a `subscribe`, or nil when it is refused here (draining, or no grant).
+    private func subscription(topic: String, start: StartPosition, id: MessageID?) -> EngineCall? {
         guard !state.isDraining else {
             subscriber.send(.error(code: ContractError.shuttingDown.code, message: "The broker is shutting down.", id: id))
-            return
+            return nil
         }
         do throws(APIError) {
             try access.authorize(principal, .subscribe(topic))
         } catch {
             logger.info("subscribe refused", metadata: ["connection": "\(subscriber.id)", "remote": "\(remote)", "topic": "\(topic)", "code": "\(error.code)"])
             subscriber.send(.error(code: error.code, message: error.message, id: id))
-            return
+            return nil
         }
+        return .subscribe(topic: topic, start: start, id: id)
+    }
+
+    private func perform(_ call: EngineCall, on engine: any ImmediateTopicOperations) {
         do {
-            _ = try await engine.subscribe(subscriber, topic: topic, from: start, id: id)
+            switch call {
+            case .subscribe(let topic, let start, let id): _ = try engine.subscribeNow(subscriber, topic: topic, from: start, id: id)
+            case .unsubscribe(let topic, let id): try engine.unsubscribeNow(subscriber, topic: topic, id: id)
+            }
         } catch {
-            subscriber.send(.error(code: error.code, message: error.message, id: id))
+            subscriber.send(.error(code: error.code, message: error.message, id: call.id))
+        }
+    }
+
+    private func perform(_ call: EngineCall) async {
+        do {
+            switch call {
+            case .subscribe(let topic, let start, let id): _ = try await engine.subscribe(subscriber, topic: topic, from: start, id: id)
+            case .unsubscribe(let topic, let id): try await engine.unsubscribe(subscriber, topic: topic, id: id)
+            }
+        } catch {
+            subscriber.send(.error(code: error.code, message: error.message, id: call.id))
+        }
+    }
+}
+
+/// A request's call into the engine, decided before it is made.
+private enum EngineCall {
+    case subscribe(topic: String, start: StartPosition, id: MessageID?)
+    case unsubscribe(topic: String, id: MessageID?)
+
+    /// The request's id, echoed on the engine's refusal.
+    var id: MessageID? {
+        switch self {
+        case .subscribe(_, _, let id), .unsubscribe(_, let id): id
         }
     }
 }
