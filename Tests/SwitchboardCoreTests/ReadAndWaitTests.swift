@@ -98,7 +98,6 @@ struct ReadAndWaitTests {
 
     @Test func aTopicWithWaitersIsNotIdle() throws {
         let clock = Mutex<Int64>(1_000_000_000)
-        let passes = ManualFanOutScheduler()
         let engine = try InMemoryTopicEngine(configuration: EngineConfiguration(idleTopicSeconds: 10)) { clock.withLock { $0 } }
         try publish(engine, "idle", count: 1)
         try publish(engine, "watched", count: 1)

@@ -59,13 +59,20 @@ public final class Subscriber: Sendable {
     /// that queued, whenever items wait and no drain is under way. The writer then calls
     /// ``takeForDrain()``, writes what it got, and calls ``endDrain()``.
     public func startDraining(whenReady ready: @escaping @Sendable () -> Void) {
-        let call = state.withLock { state -> Bool in
+        if startDrainingHere(whenReady: ready) { ready() }
+    }
+
+    /// ``startDraining(whenReady:)`` for a writer on the thread that may write now: when items
+    /// already wait, the drain is marked under way and true returned instead of calling
+    /// `ready`, and the caller drains at once (a new WebSocket's `subscribed` then leaves with
+    /// its handshake answer, in one write).
+    public func startDrainingHere(whenReady ready: @escaping @Sendable () -> Void) -> Bool {
+        state.withLock { state -> Bool in
             state.onReady = ready
             guard !state.queue.isEmpty, !state.finished, !state.draining else { return false }
             state.draining = true
             return true
         }
-        if call { ready() }
     }
 
     /// Takes everything queued, for the drain `ready` asked for; nil once the subscriber is finished.

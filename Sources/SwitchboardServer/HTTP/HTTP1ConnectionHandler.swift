@@ -88,6 +88,9 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
     private var headerTimer: Scheduled<Void>?
     /// When the head being read began to arrive (nil: none is being read).
     private var headStarted: NIODeadline?
+    /// When the connection was accepted, if that was before this handler joined it: the first
+    /// head is timed from then.
+    private var connectedAt: NIODeadline?
     /// Inside `channelRead`: answers written now are flushed at the read's end.
     private var reading = false
     private var unflushed = false
@@ -96,9 +99,11 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
     /// Counted among the broker's busy connections.
     private var busy = false
 
-    /// Creates the handler of one connection.
-    init(services: Services) {
+    /// Creates the handler of one connection; `connectedAt` is when it was accepted, when
+    /// the handler joins it later (the first head is timed from then).
+    init(services: Services, connectedAt: NIODeadline? = nil) {
         self.services = services
+        self.connectedAt = connectedAt
     }
 
     // MARK: Pipeline events
@@ -449,7 +454,8 @@ final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
     /// A head began to arrive now; the timer watches it.
     private func armHeaderTimer() {
         guard headStarted == nil, let context else { return }
-        headStarted = context.eventLoop.now  // the loop's clock: a testing loop moves it by hand
+        headStarted = connectedAt ?? context.eventLoop.now  // the loop's clock: a testing loop moves it by hand
+        connectedAt = nil
         scheduleHeaderTimer()
     }
 

@@ -68,13 +68,15 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
         let wakeups = LoopWakeups.of(eventLoop)
         let wakeup = LoopWakeups.Wakeup(handler: NIOLoopBound(self as any LoopWakeable, eventLoop: eventLoop), generation: 0)
         drainWakeup = (wakeups, wakeup)
-        session.subscriber.startDraining { wakeups.post(wakeup) }
+        let drainNow = session.subscriber.startDrainingHere { wakeups.post(wakeup) }
         pings = eventLoop.scheduleRepeatedTask(initialDelay: pingInterval, delay: pingInterval) { _ in bound.value.ping() }
         // A token with `exp` ends the connection when it expires (close 1008).
         if let timeLeft = session.principal.timeToExpiry {
             let subscriber = session.subscriber
             timers.append(eventLoop.scheduleTask(in: TimeAmount(timeLeft)) { subscriber.close(code: 1008, reason: "credentials expired") })
         }
+        // What the upgrade's subscriptions queued (`subscribed`) is written now, behind the 101.
+        if drainNow { drain() }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
