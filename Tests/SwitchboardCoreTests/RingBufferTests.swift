@@ -101,6 +101,22 @@ import Testing
         #expect(a != b)
         #expect(a.count <= 32 && a.utf8.allSatisfy(TopicName.isURLSafe))
     }
+
+    /// An epoch is its generator's two words written in base 62, least significant digit first.
+    @Test func anEpochIsTwoWordsInBase62() {
+        struct Words: RandomNumberGenerator {
+            var words: [UInt64]
+            mutating func next() -> UInt64 { words.removeFirst() }
+        }
+        var zero = Words(words: [0, 0])
+        #expect(Epoch.random(using: &zero) == "AAAAAAAAAAAAAAAA")
+        var small = Words(words: [0, 61 + 62 * 1])  // digits 61 then 1
+        #expect(Epoch.random(using: &small) == "9BAAAAAAAAAAAAAA")
+        var high = Words(words: [1, 0])  // 2^64, written in base 62 by Python for this test
+        #expect(Epoch.random(using: &high) == "QiRKGBkRq8VAAAAA")
+        var ones = Words(words: [.max, .max])
+        #expect(Epoch.random(using: &ones).count == 16)
+    }
 }
 
 @Suite struct ReplayPlanTests {
