@@ -83,7 +83,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "JWTKit", package: "jwt-kit"),
             ],
-            resources: [.copy("Resources/admin")],
+            resources: [.copy("Resources/admin"), .copy("Resources/client")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

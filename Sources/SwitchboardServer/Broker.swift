@@ -118,6 +118,7 @@ public struct Broker: Sendable {
         SSERoutes(engine: engine, state: state, access: access, origins: origins, connectionLimiter: connectionLimiter, heartbeat: .milliseconds(Int64(configuration.sseHeartbeatSeconds * 1000)), metrics: metrics, logger: logger)
             .register(on: router)
         AdminRoutes(report: report, access: access).register(on: router)
+        ClientScriptRoutes.load().register(on: router)
         return router
     }
 
@@ -125,9 +126,9 @@ public struct Broker: Sendable {
         if AdminRoutes.isKnownPath(path) { return true }
         let parts = path.split(separator: "/", omittingEmptySubsequences: false)
         switch parts.count {
-        case 3: return ["/v1/publish", "/v1/ws", "/v1/poll", "/v1/sse"].contains(path)
+        case 3: return ["/v1/publish", "/v1/ws", "/v1/poll", "/v1/sse", "/v1/client.js"].contains(path)
         case 4: return parts[1] == "v1" && parts[2] == "topics"
-        case 5: return parts[1] == "v1" && parts[2] == "topics" && parts[4] == "events"
+        case 5: return parts[1] == "v1" && ((parts[2] == "topics" && parts[4] == "events") || parts[2] == "client")
         case 2: return ["/healthz", "/readyz"].contains(path)
         default: return false
         }
