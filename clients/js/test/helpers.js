@@ -91,13 +91,14 @@ export function jwt(secret, claims) {
  * A TCP proxy in front of the broker: `drop()` cuts every open connection (as a network
  * failure does: no close frame), `freeze()` stops forwarding on open connections without
  * closing them (a dead peer), `blockWebSocket` refuses upgrade requests (a proxy that does not
- * pass WebSocket) while plain HTTP still goes through.
+ * pass WebSocket) while plain HTTP still goes through, `delay` holds what the client sends for
+ * that many ms (a slow network: requests reach the broker after others sent directly).
  * @param {string} target the broker's http://host:port
  */
 export async function startProxy(target) {
   const { hostname, port } = new URL(target);
   const sockets = new Set();
-  const state = { blockWebSocket: false, connections: 0 };
+  const state = { blockWebSocket: false, connections: 0, delay: 0 };
   const server = createServer((client) => {
     state.connections++;
     const upstream = connect(Number(port), hostname);
@@ -113,7 +114,8 @@ export async function startProxy(target) {
           return;
         }
       }
-      if (!pair.frozen) upstream.write(d);
+      if (state.delay > 0) setTimeout(() => pair.frozen || upstream.destroyed || upstream.write(d), state.delay);
+      else if (!pair.frozen) upstream.write(d);
     });
     upstream.on("data", (d) => {
       if (!pair.frozen) client.write(d);
@@ -159,7 +161,7 @@ export async function until(check, ms = 10000, what = "condition") {
   for (;;) {
     const v = await check();
     if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === "function" ? what() : what}`);
     await sleep(20);
   }
 }
