@@ -17,6 +17,7 @@ fi
 "${node[@]}" --test --test-concurrency=1 --test-reporter=spec test/*.test.js
 if command -v chromium >/dev/null || command -v chromium-browser >/dev/null || [ -n "${CHROMIUM:-}" ]; then
   "${node[@]}" test/browser/run.mjs
+  "${node[@]}" ../../examples/ticker-dashboard/test.mjs
 else
   echo "test.sh: SKIPPED the browser tests and the ticker-dashboard test: no chromium (apt-get install -y chromium, or scripts/deps.sh --test)" >&2
 fi

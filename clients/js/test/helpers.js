@@ -92,14 +92,19 @@ export function jwt(secret, claims) {
  * failure does: no close frame), `freeze()` stops forwarding on open connections without
  * closing them (a dead peer), `blockWebSocket` refuses upgrade requests (a proxy that does not
  * pass WebSocket) while plain HTTP still goes through, `delay` holds what the client sends for
- * that many ms (a slow network: requests reach the broker after others sent directly).
+ * that many ms (a slow network: requests reach the broker after others sent directly), and
+ * `refuse` closes every new connection at once (the broker unreachable, for an outage).
  * @param {string} target the broker's http://host:port
  */
 export async function startProxy(target) {
   const { hostname, port } = new URL(target);
   const sockets = new Set();
-  const state = { blockWebSocket: false, connections: 0, delay: 0 };
+  const state = { blockWebSocket: false, connections: 0, delay: 0, refuse: false };
   const server = createServer((client) => {
+    if (state.refuse) {
+      client.destroy();
+      return;
+    }
     state.connections++;
     const upstream = connect(Number(port), hostname);
     const pair = { client, upstream, frozen: false };
