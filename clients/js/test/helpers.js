@@ -52,7 +52,14 @@ export async function startBroker(args = []) {
     async stop() {
       if (proc.exitCode !== null) return;
       proc.kill("SIGTERM");
-      await Promise.race([new Promise((r) => proc.once("exit", r)), sleep(5000).then(() => proc.kill("SIGKILL"))]);
+      // The kill timer is cleared once the broker exits: left pending it kept every test file's
+      // process alive 5 s longer.
+      let timer;
+      await new Promise((r) => {
+        proc.once("exit", r);
+        timer = setTimeout(() => proc.kill("SIGKILL"), 5000);
+      });
+      clearTimeout(timer);
     },
   };
 }

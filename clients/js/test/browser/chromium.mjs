@@ -138,6 +138,8 @@ export async function launch(options = {}) {
       ws.close();
       await Promise.race([new Promise((r) => proc.once("exit", r)), new Promise((r) => setTimeout(r, 3000))]);
       if (proc.exitCode === null) proc.kill("SIGKILL");
+      // Chromium's helper processes may hold the pipe a while longer: do not wait for them.
+      proc.stderr.destroy();
       rmSync(profile, { recursive: true, force: true });
     },
   };
