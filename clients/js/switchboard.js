@@ -347,6 +347,11 @@ export class Client extends Emitter {
     this.transport = null;
     /** @type {string | null} the WebSocket subprotocol the broker chose (`switchboard.v1.zstd` or `switchboard.v1`) */
     this.protocol = null;
+    /**
+     * The WebSocket extensions the broker accepted, as the platform reports them (a browser's
+     * native `permessage-deflate` on a plain connection), or "".
+     */
+    this.extensions = "";
     /** @type {Map<string, Subscription>} */
     this.subscriptions = new Map();
     /** @type {string | null} */
@@ -759,6 +764,7 @@ class WebSocketTransport {
     this.client._httpCursor = null; // positions move on here: a later fallback starts from them
     this.zstd = this.ws.protocol === ZSTD_PROTOCOL;
     this.client.protocol = this.ws.protocol || null;
+    this.client.extensions = this.ws.extensions || "";
     this.client._connected(this);
     for (const sub of this.client._activeSubscriptions()) this.subscribe(sub);
     this.armIdle();

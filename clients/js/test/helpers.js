@@ -235,3 +235,34 @@ export async function supportsDelta(url) {
     ws.close();
   }
 }
+
+/**
+ * Whether the broker accepts permessage-deflate on a plain WebSocket (contract v1.1): a raw
+ * upgrade that offers it, and the answer's Sec-WebSocket-Extensions.
+ * @param {string} url
+ */
+export async function supportsDeflate(url) {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect(Number(port), hostname);
+    let head = "";
+    const done = (v) => {
+      socket.destroy();
+      resolve(v);
+    };
+    socket.setTimeout(3000, () => done(false));
+    socket.on("error", () => done(false));
+    socket.on("connect", () =>
+      socket.write(
+        `GET /v1/ws HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: switchboard.v1\r\n` +
+          `Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\nAuthorization: Bearer ${ADMIN}\r\n\r\n`,
+      ),
+    );
+    socket.on("data", (d) => {
+      head += d.toString("latin1");
+      const end = head.indexOf("\r\n\r\n");
+      if (end >= 0) done(/^HTTP\/1\.1 101/.test(head) && /^sec-websocket-extensions:.*permessage-deflate/im.test(head.slice(0, end)));
+    });
+  });
+}

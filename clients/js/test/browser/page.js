@@ -16,6 +16,7 @@ const env = {
   token: config.token,
   drop: () => control("drop"),
   blockWebSocket: (on) => control(on ? "block-websocket" : "allow-websocket"),
+  deflate: config.deflate,
 };
 const list = /** @type {HTMLElement} */ (document.getElementById("results"));
 const status = /** @type {HTMLElement} */ (document.getElementById("status"));

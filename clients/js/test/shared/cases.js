@@ -10,6 +10,7 @@ import { Client, SwitchboardError } from "../../switchboard.js";
  * @property {string} token the broker's admin token
  * @property {() => Promise<void>} drop cuts every connection through the proxy, as a network failure does
  * @property {(on: boolean) => Promise<void>} blockWebSocket makes the proxy refuse WebSocket upgrades (plain HTTP still passes)
+ * @property {boolean} [deflate] the platform's WebSocket offers permessage-deflate (browsers do)
  */
 
 /** @typedef {{ kind: string, seq?: number, text?: string, from?: number, to?: number, epoch?: string | null }} Entry */
@@ -262,7 +263,7 @@ export const cases = [
     ok(after.bytes_sent_total - before.bytes_sent_total < after.bytes_sent_uncompressed_total - before.bytes_sent_uncompressed_total, "the frames were really compressed");
   }],
 
-  ["plain protocol (permessage-deflate where the platform offers it): large payloads intact", async (env, client) => {
+  ["plain protocol, with permessage-deflate where the platform offers it: large payloads intact", async (env, client) => {
     const publisher = new Client(env.direct, { token: env.token });
     const c = client({ compression: "none" });
     const topic = topicName("d");
@@ -270,6 +271,7 @@ export const cases = [
     c.connect();
     await until(() => c.subscriptions.get(topic)?.status === "active", 10000, "subscribed");
     same(c.protocol, "switchboard.v1");
+    if (env.deflate) ok(/permessage-deflate/.test(c.extensions), `the broker accepted permessage-deflate (extensions: "${c.extensions}")`);
     const payloads = Array.from({ length: 10 }, (_, i) => `{"n":${i},"pad":"${"ab".repeat(3000 + i)}"}`);
     for (const p of payloads) await publisher.publish(topic, p, { contentType: "application/json" });
     await until(() => log.length === 10, 10000, "10 events");
