@@ -52,7 +52,14 @@ export async function startBroker(args = []) {
     async stop() {
       if (proc.exitCode !== null) return;
       proc.kill("SIGTERM");
-      await Promise.race([new Promise((r) => proc.once("exit", r)), sleep(5000).then(() => proc.kill("SIGKILL"))]);
+      // The kill timer is cleared once the broker exits: left pending it kept every test file's
+      // process alive 5 s longer.
+      let timer;
+      await new Promise((r) => {
+        proc.once("exit", r);
+        timer = setTimeout(() => proc.kill("SIGKILL"), 5000);
+      });
+      clearTimeout(timer);
     },
   };
 }
@@ -91,14 +98,20 @@ export function jwt(secret, claims) {
  * A TCP proxy in front of the broker: `drop()` cuts every open connection (as a network
  * failure does: no close frame), `freeze()` stops forwarding on open connections without
  * closing them (a dead peer), `blockWebSocket` refuses upgrade requests (a proxy that does not
- * pass WebSocket) while plain HTTP still goes through.
+ * pass WebSocket) while plain HTTP still goes through, `delay` holds what the client sends for
+ * that many ms (a slow network: requests reach the broker after others sent directly), and
+ * `refuse` closes every new connection at once (the broker unreachable, for an outage).
  * @param {string} target the broker's http://host:port
  */
 export async function startProxy(target) {
   const { hostname, port } = new URL(target);
   const sockets = new Set();
-  const state = { blockWebSocket: false, connections: 0 };
+  const state = { blockWebSocket: false, connections: 0, delay: 0, refuse: false };
   const server = createServer((client) => {
+    if (state.refuse) {
+      client.destroy();
+      return;
+    }
     state.connections++;
     const upstream = connect(Number(port), hostname);
     const pair = { client, upstream, frozen: false };
@@ -113,7 +126,8 @@ export async function startProxy(target) {
           return;
         }
       }
-      if (!pair.frozen) upstream.write(d);
+      if (state.delay > 0) setTimeout(() => pair.frozen || upstream.destroyed || upstream.write(d), state.delay);
+      else if (!pair.frozen) upstream.write(d);
     });
     upstream.on("data", (d) => {
       if (!pair.frozen) client.write(d);
@@ -159,7 +173,7 @@ export async function until(check, ms = 10000, what = "condition") {
   for (;;) {
     const v = await check();
     if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === "function" ? what() : what}`);
     await sleep(20);
   }
 }
@@ -220,4 +234,35 @@ export async function supportsDelta(url) {
   } finally {
     ws.close();
   }
+}
+
+/**
+ * Whether the broker accepts permessage-deflate on a plain WebSocket (contract v1.1): a raw
+ * upgrade that offers it, and the answer's Sec-WebSocket-Extensions.
+ * @param {string} url
+ */
+export async function supportsDeflate(url) {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect(Number(port), hostname);
+    let head = "";
+    const done = (v) => {
+      socket.destroy();
+      resolve(v);
+    };
+    socket.setTimeout(3000, () => done(false));
+    socket.on("error", () => done(false));
+    socket.on("connect", () =>
+      socket.write(
+        `GET /v1/ws HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: switchboard.v1\r\n` +
+          `Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\nAuthorization: Bearer ${ADMIN}\r\n\r\n`,
+      ),
+    );
+    socket.on("data", (d) => {
+      head += d.toString("latin1");
+      const end = head.indexOf("\r\n\r\n");
+      if (end >= 0) done(/^HTTP\/1\.1 101/.test(head) && /^sec-websocket-extensions:.*permessage-deflate/im.test(head.slice(0, end)));
+    });
+  });
 }
