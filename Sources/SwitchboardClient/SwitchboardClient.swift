@@ -146,7 +146,9 @@ public final class SwitchboardClient: Sendable {
     /// every buffered event after seq `S`, then live; a stale epoch yields a ``Reset`` first, then
     /// the new epoch's buffer. `last: N`: the N newest buffered events, then live. One subscription
     /// per topic per client; errors (a refused topic, `since` with `last`) are thrown by iteration.
+    /// An empty `epoch` counts as none (no epoch is empty).
     public func subscribe(_ topic: String, since: UInt64? = nil, epoch: String? = nil, last: Int? = nil) -> Subscription {
+        let epoch = epoch?.isEmpty == true ? nil : epoch
         let subscription = Subscription(topic: topic, since: since, epoch: epoch, core: core)
         if since != nil, last != nil {
             subscription.continuation.finish(throwing: SwitchboardError.invalidArgument("give since or last, not both"))
