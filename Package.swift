@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "SwitchboardServer", targets: ["SwitchboardServer"]),
         .library(name: "SwitchboardRedis", targets: ["SwitchboardRedis"]),
         .library(name: "SwitchboardClient", targets: ["SwitchboardClient"]),
+        .executable(name: "switchboard-subscribe-example", targets: ["switchboard-subscribe-example"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -97,6 +98,12 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "switchboard-subscribe-example",
+            dependencies: ["SwitchboardClient"],
+            path: "examples/swift-subscriber",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
