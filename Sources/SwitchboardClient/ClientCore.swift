@@ -111,9 +111,7 @@ final class ClientCore: Sendable {
             if let generation = state.generation { Self.sendSubscribe(topic: subscription.topic, generation: generation, &state) }
         }
         subscription.continuation.onTermination = { [weak self] termination in
-            if case .cancelled = termination, let self {
-                Task { await self.unsubscribe(subscription) }
-            }
+            if case .cancelled = termination { self?.abandon(subscription) }
         }
     }
 
@@ -151,6 +149,20 @@ final class ClientCore: Sendable {
             } else {
                 done.resume()
             }
+        }
+        subscription.continuation.finish()
+    }
+
+    /// Iteration was left: forget the subscription at once (so its topic can be subscribed again
+    /// right away) and tell the broker without waiting for its answer.
+    func abandon(_ subscription: SwitchboardClient.Subscription) {
+        state.withLock { state in
+            guard let entry = state.entries[subscription.topic], entry.subscription === subscription else { return }
+            state.entries[subscription.topic] = nil
+            guard let generation = state.generation, entry.sentGeneration == generation else { return }
+            let id = state.nextID
+            state.nextID += 1
+            state.outbound?.yield(.text(ClientOp.unsubscribe(topic: subscription.topic, id: id)))
         }
         subscription.continuation.finish()
     }

@@ -102,7 +102,7 @@ extension SwitchboardClient {
     /// POSTs `body` to `path` under the base URL with the current token; the answer's body, or
     /// the contract's error.
     private func post(_ path: String, headers: [(String, String)], body: ByteBuffer) async throws -> Data {
-        if case .invalidArgument? = error { throw error! }
+        if let error, case .invalidArgument = error { throw error }
         var request = HTTPClientRequest(url: url.absoluteString + path)
         request.method = .POST
         for (name, value) in headers { request.headers.add(name: name, value: value) }

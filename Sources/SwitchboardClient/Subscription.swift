@@ -13,8 +13,10 @@ extension SwitchboardClient {
     /// ``Item/deleted(topic:)``, or when the application closes the client; it throws when the
     /// broker refused the subscription (``SwitchboardError/broker(code:message:status:index:)``)
     /// or the client was refused for good (``SwitchboardError/unauthorized(message:)``,
-    /// ``SwitchboardError/closedByBroker(code:reason:)``). Iterate it from one task at a time;
-    /// cancelling that task unsubscribes.
+    /// ``SwitchboardError/closedByBroker(code:reason:)``). Iterate it from one task at a time.
+    /// Leaving the loop (`break`, `return`, a throw) or cancelling its task unsubscribes: items
+    /// wait in an unbounded buffer until iteration takes them, so a subscription nobody iterates
+    /// must not stay open.
     public final class Subscription: AsyncSequence, Sendable {
         /// What iteration yields.
         public typealias Element = Item
@@ -24,7 +26,7 @@ extension SwitchboardClient {
         let stream: AsyncThrowingStream<Delivery, any Error>
         let continuation: AsyncThrowingStream<Delivery, any Error>.Continuation
         private let handedOut: Mutex<Position>
-        private let core: ClientCore
+        let core: ClientCore
 
         init(topic: String, since: UInt64?, epoch: String?, core: ClientCore) {
             self.topic = topic
@@ -53,13 +55,23 @@ extension SwitchboardClient {
 
         /// Creates the iterator (one per subscription).
         public func makeAsyncIterator() -> AsyncIterator {
-            AsyncIterator(base: stream.makeAsyncIterator(), subscription: self)
+            AsyncIterator(base: stream.makeAsyncIterator(), subscription: self, lifetime: Lifetime(self))
+        }
+
+        /// Unsubscribes when the last copy of the iterator goes away: the application left its loop.
+        final class Lifetime: Sendable {
+            let subscription: Subscription
+
+            init(_ subscription: Subscription) { self.subscription = subscription }
+
+            deinit { subscription.core.abandon(subscription) }
         }
 
         /// Iterates a subscription's items, recording the position of each.
         public struct AsyncIterator: AsyncIteratorProtocol {
             var base: AsyncThrowingStream<Delivery, any Error>.AsyncIterator
             let subscription: Subscription
+            let lifetime: Lifetime
 
             /// The next item, or `nil` when the subscription ended.
             public mutating func next() async throws -> Item? {

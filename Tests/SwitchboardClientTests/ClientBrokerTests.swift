@@ -56,6 +56,26 @@ import Testing
         }
     }
 
+    @Test func leavingTheLoopUnsubscribes() async throws {
+        try await withBroker(brokerWithAdmin()) { broker in
+            let client = SwitchboardClient(url: broker.url, token: adminToken, configuration: quietConfiguration())
+            let topic = topicName("leave")
+            try await client.publishBatch((1...3).map { .bytes(topic, Data("\($0)".utf8)) })
+            var seen: [UInt64] = []
+            for try await item in client.subscribe(topic, since: 0) {
+                if case .event(let event) = item { seen.append(event.seq) }
+                if seen.count == 2 { break }
+            }
+            #expect(seen == [1, 2])
+            // The topic is free again on this client at once.
+            let again = Collector.start(client.subscribe(topic, since: 2))
+            #expect(seqs(try await again.wait(for: 1)) == [3])
+            again.cancel()  // a cancelled task unsubscribes too
+            try await eventually("unsubscribed at the broker") { try await broker.wsConnections().first?.subscriptions == [] }
+            await client.close()
+        }
+    }
+
     @Test func replaySinceAndLast() async throws {
         try await withBroker { broker in
             let client = SwitchboardClient(url: broker.url, configuration: quietConfiguration())
