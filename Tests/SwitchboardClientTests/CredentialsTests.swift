@@ -18,8 +18,9 @@ import Testing
                 // Expires in 3 s: the client fetches the next one a second before and reconnects.
                 return try await TestTokens.hs256(publish: ["swift.*"], subscribe: ["swift.*"], exp: Date().addingTimeInterval(3))
             }, configuration: fastConfiguration())
-            let received = Collector.start(client.subscribe(topic))
-            try await waitFor(.connected, client)
+            let subscription = client.subscribe(topic)
+            let received = Collector.start(subscription)
+            try await eventually("subscribed") { subscription.position.seq != nil }
             try await client.publish(topic, text: "1")
             try await eventually("a refresh", timeout: .seconds(8)) { calls.count >= 2 }
             try await waitFor(.connected, client)
