@@ -181,4 +181,31 @@ import Testing
             await publisher.close()
         }
     }
+
+    /// The broker the client talked to shuts down (close 1001) and another answers at the same
+    /// address, as after a failover with the memory engine: the topic's epoch changed, so the
+    /// subscription gets a reset, then the new broker's events from the start.
+    @Test func anotherBrokerAtTheSameAddressIsAReset() async throws {
+        try await withProxiedBroker { first, proxy in
+            let topic = topicName("failover")
+            let client = SwitchboardClient(url: URL(string: proxy.url)!, token: adminToken, configuration: fastConfiguration())
+            let old = SwitchboardClient(url: first.url, token: adminToken, configuration: quietConfiguration())
+            try await old.publishBatch((1...3).map { _ in .bytes(topic, Data("old".utf8)) })
+            let received = Collector.start(client.subscribe(topic, since: 0))
+            #expect(seqs(try await received.wait(for: 3)) == [1, 2, 3])
+            try await withBroker(brokerWithAdmin()) { second in
+                let new = SwitchboardClient(url: second.url, token: adminToken, configuration: quietConfiguration())
+                let receipts = try await new.publishBatch((1...2).map { _ in .bytes(topic, Data("new".utf8)) })
+                proxy.retarget(second.port)
+                await first.shutDown()
+                let items = try await received.wait(for: 6)
+                #expect(items[3] == .reset(.init(topic: topic, epoch: receipts[0].epoch)))
+                #expect(seqs(Array(items[4...])) == [1, 2])
+                #expect(client.state == .connected)
+                await new.close()
+            }
+            await client.close()
+            await old.close()
+        }
+    }
 }

@@ -18,7 +18,7 @@ final class CuttingProxy: Sendable {
     }
 
     private let state = Mutex(State())
-    private let target: Int
+    private let target: Mutex<Int>
     private let server: Mutex<(any Channel)?> = Mutex(nil)
 
     /// The proxy's port, once started.
@@ -28,11 +28,13 @@ final class CuttingProxy: Sendable {
     var url: String { "http://127.0.0.1:\(port)" }
 
     /// A proxy in front of `127.0.0.1:target`.
-    init(target: Int) { self.target = target }
+    init(target: Int) { self.target = Mutex(target) }
+
+    /// Sends new connections to `127.0.0.1:port` from now on (another broker, as after a failover).
+    func retarget(_ port: Int) { target.withLock { $0 = port } }
 
     /// Starts listening on a free port.
     func start() async throws {
-        let target = self.target
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.autoRead, value: false)
@@ -41,7 +43,7 @@ final class CuttingProxy: Sendable {
                     return inbound.close()
                 }
                 return ClientBootstrap(group: inbound.eventLoop)
-                    .connect(host: "127.0.0.1", port: target)
+                    .connect(host: "127.0.0.1", port: self.target.withLock { $0 })
                     .flatMapThrowing { outbound in
                         try outbound.pipeline.syncOperations.addHandler(Forward(peer: inbound, proxy: self))
                         try inbound.pipeline.syncOperations.addHandler(Forward(peer: outbound, proxy: self))
