@@ -178,11 +178,11 @@ final class ClientCore: Sendable {
 
     // MARK: the connection
 
-    /// A connection is up: returns its generation and sends every subscription's request, or
-    /// `nil` when the client was closed meanwhile.
-    func attach(_ outbound: AsyncStream<Outgoing>.Continuation) -> Int? {
+    /// The connection of `attempt` is up: returns its generation and sends every subscription's
+    /// request, or `nil` when the client was closed or gave that attempt up meanwhile.
+    func attach(_ outbound: AsyncStream<Outgoing>.Continuation, attempt: Int) -> Int? {
         update { state in
-            guard let generation = state.machine.connected() else { return nil }
+            guard let generation = state.machine.connected(attempt: attempt) else { return nil }
             state.generation = generation
             state.outbound = outbound
             state.decompressor = state.decompressor ?? (try? ZstdDecompressor())

@@ -11,11 +11,11 @@ extension SwitchboardClient {
     /// The connection loop: connect, serve, decide (``ConnectionMachine``), wait, again.
     func run() async {
         while true {
-            guard core.update({ $0.machine.startAttempt() }) else { break }
+            guard let attempt = core.update({ $0.machine.startAttempt() }) else { break }
             let ending: ConnectionMachine.Ending
             do {
                 let token = try await tokens.fresh()
-                ending = await connectOnce(token: token)
+                ending = await connectOnce(token: token, attempt: attempt)
             } catch {
                 configuration.logger.info("token provider failed", metadata: ["error": "\(error)"])
                 ending = .unreachable
@@ -28,16 +28,45 @@ extension SwitchboardClient {
                 return
             case .reconnect(let delay):
                 configuration.logger.debug("reconnecting", metadata: ["after": "\(delay)", "ending": "\(ending)"])
-                if delay > .zero {
-                    do { try await Task.sleep(for: delay) } catch { break }  // cancelled by close()
-                }
+                // close() cancels the wait; the next turn finds the machine closed.
+                if delay > .zero { try? await Task.sleep(for: delay) }
             }
         }
         core.finishAll(core.error)
     }
 
-    /// One connection, from the upgrade to its end.
-    private func connectOnce(token: String?) async -> ConnectionMachine.Ending {
+    /// One connection, from the upgrade to its end, given up on when it is not open within
+    /// ``Configuration/openTimeout``.
+    ///
+    /// swift-websocket waits for the upgrade's answer on a future that cancellation does not reach,
+    /// so an attempt given up on is left to end by itself: its connection, should it open after
+    /// all, is closed at once (``ClientCore/attach(_:attempt:)`` refuses a stale attempt).
+    private func connectOnce(token: String?, attempt: Int) async -> ConnectionMachine.Ending {
+        let attached = Flag()
+        let outcome = Once<ConnectionMachine.Ending>()
+        let openTimeout = configuration.openTimeout
+        let run = Task { outcome.set(await self.runConnection(token: token, attempt: attempt, attached: attached)) }
+        let timer = Task {
+            try await Task.sleep(for: openTimeout)
+            if !attached.isSet, outcome.set(.unreachable) {
+                self.configuration.logger.info("connection not open in time", metadata: ["url": "\(self.wsURL)"])
+                run.cancel()
+            }
+        }
+        defer { timer.cancel() }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                outcome.onValue { continuation.resume(returning: $0) }
+            }
+        } onCancel: {
+            // close() while connecting: stop waiting (the machine is closed, so a late upgrade closes).
+            run.cancel()
+            outcome.set(.unreachable)
+        }
+    }
+
+    /// Runs one WebSocket connection to its end.
+    private func runConnection(token: String?, attempt: Int, attached: Flag) async -> ConnectionMachine.Ending {
         let headers = upgradeHeaders(token: token)
         var wsConfiguration = WebSocketClientConfiguration(
             maxFrameSize: configuration.maxMessageSize,
@@ -46,9 +75,8 @@ extension SwitchboardClient {
             autoPing: .enabled(timePeriod: configuration.pingTimeout / 2)
         )
         wsConfiguration.validateUTF8 = true
-        let attached = Flag()
         let client = WebSocketClient(url: wsURL, configuration: wsConfiguration, logger: configuration.logger) { inbound, outbound, _ in
-            try await self.serve(inbound: inbound, outbound: outbound, attached: attached)
+            try await self.serve(inbound: inbound, outbound: outbound, attempt: attempt, attached: attached)
         }
         do {
             let close = try await client.run()
@@ -93,9 +121,11 @@ extension SwitchboardClient {
 
     /// Serves one upgraded connection: sends the subscriptions, reads until the broker closes or
     /// the connection dies, and closes it when the application or a token refresh asks.
-    private func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, attached: Flag) async throws {
+    private func serve(
+        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, attempt: Int, attached: Flag
+    ) async throws {
         let (outgoing, sender) = AsyncStream.makeStream(of: Outgoing.self)
-        guard let generation = core.attach(sender) else {
+        guard let generation = core.attach(sender, attempt: attempt) else {
             try await outbound.close(.normalClosure, reason: "client closed")
             return
         }
@@ -154,4 +184,31 @@ final class Flag: Sendable {
     var isSet: Bool { value.withLock { $0 } }
     /// Sets the flag.
     func set() { value.withLock { $0 = true } }
+}
+
+/// A value set once; whoever waits for it is called once, with the first value.
+final class Once<Value: Sendable>: Sendable {
+    private let state = Mutex<(value: Value?, waiter: (@Sendable (Value) -> Void)?)>((nil, nil))
+
+    /// Sets the value unless one was set; returns whether this call set it.
+    @discardableResult
+    func set(_ value: Value) -> Bool {
+        let waiter: (@Sendable (Value) -> Void)?? = state.withLock { state in
+            guard state.value == nil else { return .none }
+            state.value = value
+            return .some(state.waiter)
+        }
+        guard case .some(let waiter) = waiter else { return false }
+        waiter?(value)
+        return true
+    }
+
+    /// Calls `waiter` with the value, now if it is set, else when it is.
+    func onValue(_ waiter: @escaping @Sendable (Value) -> Void) {
+        let value: Value? = state.withLock { state in
+            if state.value == nil { state.waiter = waiter }
+            return state.value
+        }
+        if let value { waiter(value) }
+    }
 }

@@ -56,8 +56,9 @@ struct ConnectionMachine: Sendable {
     enum Phase: Sendable, Equatable {
         /// Nothing started yet.
         case idle
-        /// Connecting.
-        case connecting
+        /// Connecting; `attempt` counts attempts from 1, so a late upgrade of an attempt given up
+        /// on (open timeout) is told apart from the current one.
+        case connecting(attempt: Int)
         /// Connected; `generation` counts connections from 1.
         case connected(generation: Int)
         /// Waiting before the next attempt.
@@ -93,6 +94,7 @@ struct ConnectionMachine: Sendable {
     private(set) var phase: Phase = .idle
     private(set) var backoff: Backoff
     private var generation = 0
+    private var attempts = 0
     private var reconnectAtOnce = false
 
     init(backoff: Backoff) { self.backoff = backoff }
@@ -110,20 +112,23 @@ struct ConnectionMachine: Sendable {
     /// Whether the phase is final.
     var isClosed: Bool { if case .closed = phase { true } else { false } }
 
-    /// Begin an attempt (from idle or after waiting). Returns false when closed or already busy.
-    mutating func startAttempt() -> Bool {
+    /// Begin an attempt (from idle or after waiting): returns its number, or `nil` when closed or
+    /// already busy.
+    mutating func startAttempt() -> Int? {
         switch phase {
         case .idle, .waiting:
-            phase = .connecting
-            return true
+            attempts += 1
+            phase = .connecting(attempt: attempts)
+            return attempts
         case .connecting, .connected, .closed:
-            return false
+            return nil
         }
     }
 
-    /// The upgrade succeeded: returns the new connection's generation (nil if closed meanwhile).
-    mutating func connected() -> Int? {
-        guard case .connecting = phase else { return nil }
+    /// The upgrade of `attempt` succeeded: returns the new connection's generation, or `nil` when
+    /// that attempt is no longer the current one (closed meanwhile, or given up on).
+    mutating func connected(attempt: Int) -> Int? {
+        guard case .connecting(attempt) = phase else { return nil }
         generation += 1
         backoff.reset()
         phase = .connected(generation: generation)

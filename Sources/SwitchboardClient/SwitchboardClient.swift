@@ -47,6 +47,8 @@ public final class SwitchboardClient: Sendable {
         /// the client, so the client pings the broker itself every half of this time and drops a
         /// connection whose ping went unanswered until the next one, then reconnects and resumes.
         public var pingTimeout: Duration = .seconds(40)
+        /// How long connecting may take, up to the upgrade's answer (default 10 s).
+        public var openTimeout: Duration = .seconds(10)
         /// How long a close handshake may take before the connection is simply dropped (default 5 s).
         public var closeTimeout: Duration = .seconds(5)
         /// The largest WebSocket message accepted from the broker (default 64 MiB).

@@ -12,9 +12,9 @@ import Testing
         let core = ClientCore(machine: ConnectionMachine(backoff: Backoff(minimum: .zero, maximum: .zero)), logger: Logger(label: "test"))
         let subscriptions = topics.map { SwitchboardClient.Subscription(topic: $0, since: nil, epoch: nil, core: core) }
         for subscription in subscriptions { core.add(subscription, resume: ResumeState(topic: subscription.topic)) }
-        _ = core.update { $0.machine.startAttempt() }
+        let attempt = try #require(core.update { $0.machine.startAttempt() })
         let (ops, sender) = AsyncStream.makeStream(of: Outgoing.self)
-        let generation = try #require(core.attach(sender))
+        let generation = try #require(core.attach(sender, attempt: attempt))
         return (core, subscriptions, ops, generation)
     }
 

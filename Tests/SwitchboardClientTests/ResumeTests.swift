@@ -163,6 +163,38 @@ import Testing
         }
     }
 
+    /// An upgrade that is never answered (the connection opens, then nothing) is given up on after
+    /// the open timeout and tried again; closing while connecting returns at once.
+    @Test func anUnansweredUpgradeTimesOutAndIsRetried() async throws {
+        try await withProxiedBroker { broker, proxy in
+            let topic = topicName("open")
+            var configuration = fastConfiguration()
+            configuration.openTimeout = .milliseconds(300)
+            proxy.setFrozen(true)
+            let client = SwitchboardClient(url: URL(string: proxy.url)!, token: adminToken, configuration: configuration)
+            let publisher = SwitchboardClient(url: broker.url, token: adminToken, configuration: quietConfiguration())
+            let states = Collector2<SwitchboardClient.ConnectionState>.start(client.states)
+            let received = Collector.start(client.subscribe(topic, since: 0))
+            try await eventually("two attempts given up on") { states.values.filter { $0 == .connecting }.count >= 3 }
+            #expect(!states.values.contains(.connected))
+            try await publisher.publish(topic, text: "1")
+            proxy.setFrozen(false)
+            #expect(seqs(try await received.wait(for: 1)) == [1])
+
+            let stuck = SwitchboardClient(url: URL(string: proxy.url)!, token: adminToken, configuration: quietConfiguration())
+            proxy.setFrozen(true)
+            let never = Collector.start(stuck.subscribe(topic))
+            try await waitFor(.connecting, stuck)
+            let started = ContinuousClock.now
+            await stuck.close()
+            #expect(ContinuousClock.now - started < .seconds(2), "close while connecting does not wait for the open timeout")
+            #expect(try await never.waitForEnd() == .finished)
+            proxy.setFrozen(false)
+            await client.close()
+            await publisher.close()
+        }
+    }
+
     @Test func subscribingWhileTheBrokerIsUnreachableConnectsWhenItIsBack() async throws {
         try await withProxiedBroker { broker, proxy in
             let topic = topicName("unreachable")

@@ -121,30 +121,30 @@ import Testing
     @Test func failedAttemptsBackOffAndASuccessResetsTheDelay() {
         var m = machine()
         #expect(m.state == .disconnected)
-        #expect(step(&m) { $0.startAttempt() })
-        #expect(!step(&m) { $0.startAttempt() })
+        #expect(step(&m) { $0.startAttempt() } != nil)
+        #expect(step(&m) { $0.startAttempt() } == nil)
         #expect(m.state == .connecting)
         #expect(step(&m) { $0.ended(.unreachable) } == .reconnect(after: .milliseconds(100)))
         #expect(m.state == .disconnected)
-        #expect(step(&m) { $0.startAttempt() })
+        #expect(step(&m) { $0.startAttempt() } != nil)
         #expect(step(&m) { $0.ended(.refused(status: 503, error: .broker(code: "shutting_down", message: "", status: 503, index: nil))) } == .reconnect(after: .milliseconds(200)))
-        #expect(step(&m) { $0.startAttempt() })
-        #expect(step(&m) { $0.connected() } == 1)
+        #expect(step(&m) { $0.startAttempt() } == 3)
+        #expect(step(&m) { $0.connected(attempt: 3) } == 1)
         #expect(m.state == .connected)
         #expect(step(&m) { $0.ended(.ended(closeCode: 1001, reason: nil)) } == .reconnect(after: .milliseconds(100)))
-        #expect(step(&m) { $0.startAttempt() })
-        #expect(step(&m) { $0.connected() } == 2)
+        #expect(step(&m) { $0.startAttempt() } == 4)
+        #expect(step(&m) { $0.connected(attempt: 3) } == nil, "an attempt given up on cannot connect")
+        #expect(step(&m) { $0.connected(attempt: 4) } == 2)
         #expect(step(&m) { $0.ended(.ended(closeCode: nil, reason: "reset by peer")) } == .reconnect(after: .milliseconds(100)))
     }
 
     @Test func close1008StopsForGood() {
         var m = machine()
-        _ = m.startAttempt()
-        _ = m.connected()
+        _ = m.connected(attempt: m.startAttempt()!)
         let decision = m.ended(.ended(closeCode: 1008, reason: "token expired"))
         #expect(decision == .stop(.closedByBroker(code: 1008, reason: "token expired")))
         #expect(m.state == .closed)
-        #expect(!step(&m) { $0.startAttempt() })
+        #expect(step(&m) { $0.startAttempt() } == nil)
     }
 
     @Test func refusalsThatRetryingCannotChangeStop() {
@@ -162,22 +162,20 @@ import Testing
 
     @Test func closeByTheApplicationIsFinalAndWinsOverWhatFollows() {
         var m = machine()
-        _ = m.startAttempt()
-        _ = m.connected()
+        _ = m.connected(attempt: m.startAttempt()!)
         #expect(step(&m) { $0.close() })
         #expect(!step(&m) { $0.close() })
         #expect(step(&m) { $0.ended(.ended(closeCode: 1000, reason: nil)) } == .stop(nil))
         #expect(m.state == .closed)
         var connecting = machine()
-        _ = connecting.startAttempt()
+        let attempt = connecting.startAttempt()!
         connecting.close()
-        #expect(step(&connecting) { $0.connected() } == nil)
+        #expect(step(&connecting) { $0.connected(attempt: attempt) } == nil)
     }
 
     @Test func aReconnectTheClientAskedForIsImmediate() {
         var m = machine()
-        _ = m.startAttempt()
-        _ = m.connected()
+        _ = m.connected(attempt: m.startAttempt()!)
         m.reconnectSoon()
         #expect(step(&m) { $0.ended(.ended(closeCode: 1000, reason: "token refresh")) } == .reconnect(after: .zero))
         _ = m.startAttempt()
