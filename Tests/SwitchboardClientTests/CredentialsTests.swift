@@ -64,6 +64,34 @@ import Testing
         }
     }
 
+    @Test func noTokenAtAllIsRefused() async throws {
+        try await withBroker(jwtBroker()) { broker in
+            let client = SwitchboardClient(url: broker.url, configuration: fastConfiguration())
+            let received = Collector.start(client.subscribe(topicName("anonymous")))
+            guard case .failed(.unauthorized) = try await received.waitForEnd() else {
+                Issue.record("expected unauthorized, got \(String(describing: received.ending))")
+                return
+            }
+            #expect(client.state == .closed)
+        }
+    }
+
+    /// A static JWT cannot be renewed: when it expires the broker closes with 1008, and the client
+    /// stops and says why instead of reconnecting with a token that no longer works.
+    @Test func anExpiredStaticTokenClosesWith1008AndStops() async throws {
+        try await withBroker(jwtBroker()) { broker in
+            let token = try await TestTokens.hs256(subscribe: ["swift.*"], exp: Date().addingTimeInterval(2))
+            let client = SwitchboardClient(url: broker.url, token: token, configuration: fastConfiguration())
+            let received = Collector.start(client.subscribe(topicName("expiring")))
+            try await waitFor(.connected, client)
+            guard case .failed(.closedByBroker(code: 1008, _)) = try await received.waitForEnd(timeout: .seconds(8)) else {
+                Issue.record("expected a close with 1008, got \(String(describing: received.ending))")
+                return
+            }
+            #expect(client.state == .closed)
+        }
+    }
+
     @Test func closedByAnOperatorIsFinal() async throws {
         try await withBroker(brokerWithAdmin()) { broker in
             let client = SwitchboardClient(url: broker.url, token: adminToken, configuration: fastConfiguration())
