@@ -38,6 +38,9 @@ final class ClientCore: Sendable {
         var pending: [Int: Pending] = [:]
         var nextID = 1
         var generation: Int?
+        /// A connection that sent an undecodable frame: nothing more of it is believed (its events
+        /// come again after the reconnection, from the last one delivered).
+        var distrusted: Int?
         var outbound: AsyncStream<Outgoing>.Continuation?
         var watchers: [Int: AsyncStream<SwitchboardClient.ConnectionState>.Continuation] = [:]
         var nextWatcher = 0
@@ -196,6 +199,7 @@ final class ClientCore: Sendable {
         let waiters: [CheckedContinuation<Void, Never>] = state.withLock { state in
             guard state.generation == generation else { return [] }
             state.generation = nil
+            state.distrusted = nil
             state.outbound?.finish()
             state.outbound = nil
             for topic in state.entries.keys {
@@ -234,7 +238,7 @@ final class ClientCore: Sendable {
         }
         var resumeWaiter: CheckedContinuation<Void, Never>?
         state.withLock { state in
-            guard state.generation == generation else { return }
+            guard state.generation == generation, state.distrusted != generation else { return }
             let pending = message.id.flatMap { state.pending.removeValue(forKey: $0) }
             switch message.type {
             case "subscribed":
@@ -289,11 +293,12 @@ final class ClientCore: Sendable {
     /// (nothing of it was delivered, so reconnecting and resuming gets its events again).
     func received(binary: ByteBuffer, generation: Int) -> Bool {
         state.withLock { state in
-            guard state.generation == generation else { return true }
+            guard state.generation == generation, state.distrusted != generation else { return true }
             guard let decompressor = state.decompressor,
                 let frame = try? EventFrame.decode(binary, decompressor: decompressor)
             else {
                 logger.warning("undecodable frame", metadata: ["bytes": "\(binary.readableBytes)"])
+                state.distrusted = generation
                 return false
             }
             guard var entry = state.entries[frame.topic], entry.activeGeneration == generation else { return true }

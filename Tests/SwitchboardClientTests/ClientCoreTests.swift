@@ -41,13 +41,29 @@ import Testing
         let big = String(repeating: "zstd ", count: 100)
         let compressed = try #require(try EventFrame.compress(frame("a", 11...11, payload: big), with: ZstdCompressor()))
         #expect(core.received(binary: compressed, generation: generation))
-        #expect(!core.received(binary: ByteBuffer(bytes: [0x01, 0xde, 0xad]), generation: generation))  // undecodable
         core.received(text: #"{"type":"deleted","topic":"a"}"#, generation: generation)
         let items = try await drain(subscriptions[0])
         #expect(seqs(items) == [6, 7, 11])
         #expect(items[2] == .gap(.init(topic: "a", from: 8, to: 10)))
         if case .event(let event) = items[3] { #expect(event.text == big) } else { Issue.record("no zstd event: \(items)") }
         #expect(items.last == .deleted(topic: "a"))
+    }
+
+    /// After an undecodable frame nothing more of that connection is delivered: the events of the
+    /// bad frame come again after the reconnection, so a later frame must not skip past them.
+    @Test func anUndecodableFrameDistrustsTheRestOfItsConnection() async throws {
+        let (core, subscriptions, _, generation) = try connectedCore(topics: ["a"])
+        core.received(text: #"{"type":"subscribed","topic":"a","epoch":"e","seq":0,"reset":false,"id":1}"#, generation: generation)
+        #expect(core.received(binary: frame("a", 1...1), generation: generation))
+        #expect(!core.received(binary: ByteBuffer(bytes: [0x01, 0xde, 0xad]), generation: generation))  // 2 was in it
+        #expect(core.received(binary: frame("a", 3...3), generation: generation))
+        core.received(text: #"{"type":"gap","topic":"a","from":4,"to":4}"#, generation: generation)
+        core.detach(generation)
+        core.update { $0.machine.close() }
+        core.finishAll(nil)
+        let items = try await drain(subscriptions[0])
+        #expect(items.count == 1 && seqs(items) == [1])
+        #expect(subscriptions[0].position == .init(epoch: "e", seq: 1))
     }
 
     @Test func aRefusedSubscriptionThrowsAndAResetUnderItRestarts() async throws {
