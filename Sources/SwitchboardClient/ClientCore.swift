@@ -237,6 +237,7 @@ final class ClientCore: Sendable {
             return
         }
         var resumeWaiter: CheckedContinuation<Void, Never>?
+        var retry: String?
         state.withLock { state in
             guard state.generation == generation, state.distrusted != generation else { return }
             let pending = message.id.flatMap { state.pending.removeValue(forKey: $0) }
@@ -274,6 +275,11 @@ final class ClientCore: Sendable {
             case "error":
                 let error = SwitchboardError.broker(code: message.code ?? "error", message: message.message ?? "", status: nil, index: nil)
                 switch pending {
+                case .subscribe(let failed)? where message.code == "engine_unavailable":
+                    // The broker's engine (Redis) is away for now: ask again in a moment.
+                    guard state.entries[failed.topic]?.subscription === failed else { return }
+                    state.entries[failed.topic]?.sentGeneration = nil
+                    retry = failed.topic
                 case .subscribe(let failed)?:
                     if state.entries[failed.topic]?.subscription === failed { state.entries[failed.topic] = nil }
                     failed.continuation.finish(throwing: error)
@@ -287,7 +293,18 @@ final class ClientCore: Sendable {
             }
         }
         resumeWaiter?.resume()
+        if let retry {
+            Task {
+                try? await Task.sleep(for: Self.engineRetryDelay)
+                self.state.withLock { state in
+                    if state.generation == generation { Self.sendSubscribe(topic: retry, generation: generation, &state) }
+                }
+            }
+        }
     }
+
+    /// How long to wait before subscribing again after `engine_unavailable`.
+    static let engineRetryDelay: Duration = .milliseconds(500)
 
     /// Handles one binary frame of connection `generation`; false when it cannot be decoded
     /// (nothing of it was delivered, so reconnecting and resuming gets its events again).

@@ -49,6 +49,22 @@ import Testing
         #expect(items.last == .deleted(topic: "a"))
     }
 
+    /// `engine_unavailable` (contract v1.1: the broker's Redis is away) is not the end of the
+    /// subscription: the client asks again a moment later on the same connection.
+    @Test func engineUnavailableIsRetried() async throws {
+        let (core, subscriptions, ops, generation) = try connectedCore(topics: ["a"])
+        var sent = ops.makeAsyncIterator()
+        _ = await sent.next()
+        core.received(text: #"{"type":"error","code":"engine_unavailable","message":"redis","id":1}"#, generation: generation)
+        guard case .text(let again)? = await sent.next() else { Issue.record("no second subscribe"); return }
+        #expect(again == #"{"op":"subscribe","topic":"a","id":2}"#)
+        core.received(text: #"{"type":"subscribed","topic":"a","epoch":"e","seq":0,"reset":false,"id":2}"#, generation: generation)
+        #expect(core.received(binary: frame("a", 1...1), generation: generation))
+        core.update { $0.machine.close() }
+        core.finishAll(nil)
+        #expect(seqs(try await drain(subscriptions[0])) == [1])
+    }
+
     /// After an undecodable frame nothing more of that connection is delivered: the events of the
     /// bad frame come again after the reconnection, so a later frame must not skip past them.
     @Test func anUndecodableFrameDistrustsTheRestOfItsConnection() async throws {
