@@ -1,7 +1,6 @@
 import Foundation
 import SwitchboardClient
 import SwitchboardServer
-import Synchronization
 import Testing
 
 /// The client against a real broker on 127.0.0.1, over real sockets.
@@ -179,21 +178,4 @@ import Testing
             await client.close()  // twice is fine
         }
     }
-}
-
-/// Iterates any async sequence in a task, keeping its values.
-final class Collector2<Value: Sendable>: Sendable {
-    private let state = Mutex<(values: [Value], finished: Bool)>(([], false))
-
-    static func start<S: AsyncSequence & Sendable>(_ sequence: S) -> Collector2 where S.Element == Value {
-        let collector = Collector2()
-        Task {
-            do { for try await value in sequence { collector.state.withLock { $0.values.append(value) } } } catch {}
-            collector.state.withLock { $0.finished = true }
-        }
-        return collector
-    }
-
-    var values: [Value] { state.withLock { $0.values } }
-    var finished: Bool { state.withLock { $0.finished } }
 }

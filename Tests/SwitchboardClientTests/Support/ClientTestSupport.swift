@@ -123,3 +123,23 @@ final class Collector: Sendable {
 func waitFor(_ state: SwitchboardClient.ConnectionState, _ client: SwitchboardClient, timeout: Duration = .seconds(10), sourceLocation: SourceLocation = #_sourceLocation) async throws {
     try await eventually("state \(state)", timeout: timeout, sourceLocation: sourceLocation) { client.state == state }
 }
+
+/// Iterates any async sequence in a task, keeping its values.
+final class Collector2<Value: Sendable>: Sendable {
+    private let state = Mutex<(values: [Value], finished: Bool)>(([], false))
+
+    /// Starts iterating `sequence`.
+    static func start<S: AsyncSequence & Sendable>(_ sequence: S) -> Collector2 where S.Element == Value {
+        let collector = Collector2()
+        Task {
+            do { for try await value in sequence { collector.state.withLock { $0.values.append(value) } } } catch {}
+            collector.state.withLock { $0.finished = true }
+        }
+        return collector
+    }
+
+    /// The values so far.
+    var values: [Value] { state.withLock { $0.values } }
+    /// Whether the sequence ended.
+    var finished: Bool { state.withLock { $0.finished } }
+}
