@@ -7,10 +7,8 @@ const broker = params.get("broker") ?? "http://127.0.0.1:8080";
 const token = params.get("token") ?? undefined;
 const symbols = (params.get("symbols") ?? "AAPL,MSFT,GOOG,AMZN").split(",").filter(Boolean);
 
-// The client module. This example's server (serve.mjs) serves clients/js at /client/; a broker
-// that serves the module itself needs only this line changed to:
-//   const { Client } = await import(`${broker}/v1/client.js`);
-const { Client } = await import("/client/switchboard.js");
+// The client module, as the broker serves it (GET /v1/client.js; from any origin).
+const { Client } = await import(`${broker}/v1/client.js`);
 
 const client = new Client(broker, { token });
 const rows = new Map();

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Serves the dashboard (this folder) and the client module (clients/js, at /client/), until the
-// broker serves the module itself at GET /v1/client.js.
+// Serves the dashboard (this folder), a page on its own origin; the page loads the client module
+// from the broker (GET /v1/client.js). clients/js is also served at /client/, for trying changes
+// to the client without rebuilding the broker.
 //   node serve.mjs [--port 8000]
 import { createServer } from "node:http";
 import { readFile } from "node:fs/promises";

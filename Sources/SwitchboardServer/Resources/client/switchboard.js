@@ -26,6 +26,8 @@ const MAX_FRAME_BYTES = 64 * 1024 * 1024;
 /** The topic used by the liveness probe: valid, and never subscribed by this client. */
 const LIVENESS_TOPIC = "switchboard-client-liveness";
 const SSE_COMMENT_INTERVAL = 15000;
+/** The epoch sent in `positions=` for a topic that had none yet: URL-safe, and never a broker's. */
+const NO_EPOCH = "-";
 
 const isNode = !!(/** @type {any} */ (globalThis).process?.versions?.node);
 const textEncoder = new TextEncoder();
@@ -172,6 +174,11 @@ export class Subscription extends Emitter {
     this._prefix = null;
     /** Set when a transport had to start live without resuming: the next event tells what was missed. */
     this._uncertain = false;
+    /**
+     * @type {number | null} after an HTTP anchor for `last`: a first gap up to here is only the
+     * part of the `last` events that is no longer buffered, which `last` never reports
+     */
+    this._quietGapTo = null;
   }
 
   /** Ends the subscription; no callback fires for it afterwards. */
@@ -210,11 +217,29 @@ export class Subscription extends Emitter {
       this.position = { epoch, seq };
     }
     this._last = null;
+    this._quietGapTo = null;
+  }
+
+  /**
+   * Fixes where an HTTP stream starts (SSE and poll say nothing like `subscribed`): the topic's
+   * epoch and newest seq as its history answered them before the stream was asked for.
+   * @param {{ epoch: string | null, seq: number }} head epoch null: the topic does not exist yet
+   */
+  _anchor(head) {
+    if (this.position.seq === null) {
+      const base = this._last !== null ? Math.max(0, head.seq - this._last) : head.seq;
+      this._quietGapTo = this._last !== null ? head.seq : null;
+      this.position = { epoch: head.epoch, seq: base };
+      this._last = null;
+    } else if (this.position.epoch === null) {
+      this.position = { epoch: head.epoch, seq: this.position.seq };
+    }
   }
 
   /** @param {SwitchboardEvent} event */
   _onEvent(event) {
     if (this.status === "ended") return;
+    this._quietGapTo = null;
     const held = this.position.seq;
     if (this._uncertain) {
       this._uncertain = false;
@@ -247,7 +272,9 @@ export class Subscription extends Emitter {
     this._uncertain = false;
     const seq = this.position.seq;
     this.position = { epoch: this.position.epoch, seq: seq === null ? to : Math.max(seq, to) };
-    this._emit("gap", { topic: this.topic, from, to });
+    const start = this._quietGapTo === null ? from : Math.max(from, this._quietGapTo + 1);
+    this._quietGapTo = null;
+    if (start <= to) this._emit("gap", { topic: this.topic, from: start, to });
   }
 
   /** @param {string | null} epoch */
@@ -255,8 +282,12 @@ export class Subscription extends Emitter {
     if (this.status === "ended") return;
     this._prefix = null;
     this._uncertain = false;
+    this._quietGapTo = null;
+    // Held nothing of any epoch (the topic did not exist when the stream was anchored): the
+    // broker's reset only names the epoch the topic now has; there is nothing to reload.
+    const news = !(this.position.seq === 0 && this.position.epoch === null);
     this.position = { epoch, seq: 0 };
-    this._emit("reset", { topic: this.topic, epoch });
+    if (news) this._emit("reset", { topic: this.topic, epoch });
   }
 
   /** An operator deleted the topic: the subscription ends. */
@@ -316,6 +347,11 @@ export class Client extends Emitter {
     this.transport = null;
     /** @type {string | null} the WebSocket subprotocol the broker chose (`switchboard.v1.zstd` or `switchboard.v1`) */
     this.protocol = null;
+    /**
+     * The WebSocket extensions the broker accepted, as the platform reports them (a browser's
+     * native `permessage-deflate` on a plain connection), or "".
+     */
+    this.extensions = "";
     /** @type {Map<string, Subscription>} */
     this.subscriptions = new Map();
     /** @type {string | null} */
@@ -728,6 +764,7 @@ class WebSocketTransport {
     this.client._httpCursor = null; // positions move on here: a later fallback starts from them
     this.zstd = this.ws.protocol === ZSTD_PROTOCOL;
     this.client.protocol = this.ws.protocol || null;
+    this.client.extensions = this.ws.extensions || "";
     this.client._connected(this);
     for (const sub of this.client._activeSubscriptions()) this.subscribe(sub);
     this.armIdle();
@@ -1033,8 +1070,44 @@ class HTTPTransport {
   onRestart() {}
 
   /**
-   * The query string that starts or resumes the stream: the cursor, else `positions=` for the
-   * subscriptions with a held position (contract v1.1), else `last=` where one was asked for.
+   * Before a stream starts without a cursor, gives every subscription a known `(epoch, seq)`
+   * from its topic's history, so the stream resumes from positions and nothing is started live.
+   *
+   * Live on SSE and poll is not a safe start: SSE and poll events carry no epoch, so a
+   * subscription that started live never learns it and could not give a position when the
+   * topic list changes (the cursor only covers its own topics); and the broker fixes a live
+   * start when it first reads, after it answered the SSE request, so an event published just
+   * after the client saw the stream open could fall before that start and never arrive.
+   * @param {AbortController} abort the run's controller
+   * @returns {Promise<boolean>} false when the transport restarted or stopped meanwhile
+   */
+  async anchor(abort) {
+    const subs = this.client._activeSubscriptions();
+    this.topics = subs.map((s) => s.topic);
+    if (this.cursor) return true;
+    const loose = subs.filter((s) => s.position.seq === null || s.position.epoch === null);
+    const heads = await Promise.all(loose.map((s) => this.head(s.topic)));
+    if (abort !== this.abort || this.stopped) return false;
+    loose.forEach((s, i) => s._anchor(heads[i]));
+    return true;
+  }
+
+  /**
+   * A topic's epoch (null when the topic does not exist) and newest seq, asking its history
+   * for nothing after the largest seq.
+   * @param {string} topic
+   * @returns {Promise<{ epoch: string | null, seq: number }>}
+   */
+  async head(topic) {
+    const { query } = this.client._credentials(this.token);
+    const url = `${this.client.url}/v1/topics/${encodeURIComponent(topic)}/events?since=${Number.MAX_SAFE_INTEGER}&limit=1${query ? "&" + query : ""}`;
+    const answer = await (await this.get(url)).json();
+    return { epoch: typeof answer.epoch === "string" && answer.epoch ? answer.epoch : null, seq: Number(answer.seq) || 0 };
+  }
+
+  /**
+   * The query string that starts or resumes the stream: the cursor, else `positions=` (contract
+   * v1.1) for the subscriptions, which `anchor()` gave a position.
    * @param {boolean} usePositions false on a broker that refused `positions=`
    */
   query(usePositions) {
@@ -1044,15 +1117,15 @@ class HTTPTransport {
     if (this.cursor) {
       parts.push(`cursor=${encodeURIComponent(this.cursor)}`);
     } else {
-      const held = subs.filter((s) => s.position.seq !== null && s.position.epoch);
+      const held = subs.filter((s) => s.position.seq !== null);
       // A v1 broker ignores positions= and starts live: the first event then shows what the
       // start missed (a gap) or that the topic restarted (a reset), instead of passing unseen.
       for (const s of held) s._uncertain = true;
       if (usePositions && held.length) {
-        parts.push("positions=" + held.map((s) => `${s.topic}:${s.position.epoch}:${s.position.seq}`).map(encodeURIComponent).join(","));
-      } else {
-        const lasts = subs.map((s) => s._last ?? 0).filter((n) => n > 0);
-        if (lasts.length && !held.length) parts.push(`last=${Math.max(...lasts)}`);
+        // A topic that did not exist has no epoch yet: any epoch that is not its own makes the
+        // broker replay the epoch it gets from its first event, with a reset the client keeps quiet.
+        const triple = (/** @type {Subscription} */ s) => `${s.topic}:${s.position.epoch ?? NO_EPOCH}:${s.position.seq}`;
+        parts.push("positions=" + held.map(triple).map(encodeURIComponent).join(","));
       }
     }
     const { query } = this.client._credentials(this.token);
@@ -1159,6 +1232,17 @@ class SSETransport extends HTTPTransport {
     super.stop(reason);
   }
 
+  /**
+   * A failed stream's idle clock goes with it (left running, it would keep a Node process alive
+   * for pingTimeout + 15 s after the client closed).
+   * @param {unknown} error
+   */
+  failed(error) {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+    super.failed(error);
+  }
+
   /** A stream silent for pingTimeout plus the broker's comment interval is given up. */
   armIdle() {
     if (this.idleTimer) clearTimeout(this.idleTimer);
@@ -1174,6 +1258,7 @@ class SSETransport extends HTTPTransport {
       return;
     }
     try {
+      if (!(await this.anchor(abort))) return;
       let response;
       try {
         response = await this.get(`${this.client.url}/v1/sse?${this.query(this.usePositions)}`, { Accept: "text/event-stream" });
@@ -1278,6 +1363,7 @@ class PollTransport extends HTTPTransport {
       }
       const timeout = first ? 0 : this.client.options.pollTimeout;
       try {
+        if (!(await this.anchor(abort))) return;
         let response;
         try {
           response = await this.get(`${this.client.url}/v1/poll?${this.query(this.usePositions)}&timeout=${timeout}`);

@@ -1,0 +1,1 @@
+../../SwitchboardServerTests/Support/TestRSAKey.swift
