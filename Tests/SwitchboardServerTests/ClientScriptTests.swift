@@ -55,6 +55,16 @@ import Testing
         }
     }
 
+    @Test func anAllowedOriginStillGetsOneAllowOriginField() async throws {
+        try await withBroker(BrokerConfiguration(allowedOrigins: ["http://dashboard.example"])) { broker in
+            try await broker.http { http in
+                let entry = try await http.get("/v1/client.js", headers: [.origin: "http://dashboard.example"])
+                // Browsers refuse a module whose answer names two origins.
+                #expect(entry.headers[values: .accessControlAllowOrigin] == ["*"])
+            }
+        }
+    }
+
     @Test func aCachedCopyIsRevalidatedWithItsETag() async throws {
         try await withBroker { broker in
             try await broker.http { http in

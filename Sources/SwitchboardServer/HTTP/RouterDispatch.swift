@@ -40,7 +40,8 @@ struct RouterDispatch: Sendable {
         // position; a browser's poll of another origin waits in its task, so it gets its own fields.
         switch await routeWithoutCORS(request, context: context, mayPark: false) {
         case .response(var response):
-            response.headers.append(contentsOf: cors)
+            // A route that is public to every origin (the JavaScript client, `*`) keeps its own answer.
+            if response.headers[.accessControlAllowOrigin] == nil { response.headers.append(contentsOf: cors) }
             return .response(response)
         case .park(let wait):
             return .park(wait)
