@@ -1,4 +1,5 @@
 public import NIOCore
+import Synchronization
 
 /// Consecutive events of one topic, encoded once and shared by every subscriber that gets them.
 public struct EncodedFrame: Sendable {
@@ -16,6 +17,12 @@ public struct EncodedFrame: Sendable {
     public private(set) var webSocketPlain: ByteBuffer
     /// `compressed` as a whole WebSocket binary message.
     public private(set) var webSocketCompressed: ByteBuffer?
+    /// The permessage-deflate message, made by the first connection that asks for it and
+    /// shared by every copy of this frame (so by every subscriber of the batch).
+    private let deflated = DeflatedMessage()
+
+    /// Payloads shorter than this are never sent deflated: the contract's 64-byte floor.
+    public static let minimumDeflatedPayload = 64
 
     /// Creates an encoded frame, and frames it for WebSocket connections once for all of them.
     public init(topic: String, firstSeq: UInt64, lastSeq: UInt64, plain: ByteBuffer, compressed: ByteBuffer?) {
@@ -38,6 +45,37 @@ public struct EncodedFrame: Sendable {
     /// ``bytes(zstd:)`` as a whole WebSocket binary message, ready to write.
     public func webSocketMessage(zstd: Bool) -> ByteBuffer {
         zstd ? (webSocketCompressed ?? webSocketPlain) : webSocketPlain
+    }
+
+    /// `plain` compressed for a permessage-deflate connection, as a whole WebSocket binary
+    /// message with RSV1 set; nil when the payload is under ``minimumDeflatedPayload`` bytes or
+    /// deflating does not make it smaller (send ``webSocketPlain`` then).
+    ///
+    /// `deflate` turns a payload into RFC 7692 §7.2.1 compressed data (trailing `00 00 FF FF`
+    /// removed), or nil on failure. It runs at most once per frame, whichever thread asks
+    /// first; later calls, from any thread, get the same bytes.
+    public func webSocketDeflated(_ deflate: (ByteBuffer) -> ByteBuffer?) -> ByteBuffer? {
+        guard plain.readableBytes >= Self.minimumDeflatedPayload else { return nil }
+        return deflated.message { [plain] in
+            guard let compressed = deflate(plain), compressed.readableBytes < plain.readableBytes else { return nil }
+            return WebSocketFraming.binaryMessage(compressed, rsv1: true).framed
+        }
+    }
+}
+
+/// The once-made permessage-deflate message of an ``EncodedFrame``, behind a lock.
+private final class DeflatedMessage: Sendable {
+    /// nil: not made yet; `.some(nil)`: made, and not worth sending.
+    private let storage: Mutex<ByteBuffer??> = Mutex(nil)
+
+    /// The message, made by `make` on the first call.
+    func message(_ make: () -> ByteBuffer?) -> ByteBuffer? {
+        storage.withLock { stored in
+            if let stored { return stored }
+            let made = make()
+            stored = .some(made)
+            return made
+        }
     }
 }
 

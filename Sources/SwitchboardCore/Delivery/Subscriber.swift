@@ -11,6 +11,9 @@ public final class Subscriber: Sendable {
     public let id: UInt64
     /// Whether the connection negotiated zstd.
     public let zstd: Bool
+    /// Whether the connection negotiated permessage-deflate (RFC 7692): its event frames go
+    /// out as ``EncodedFrame/webSocketDeflated(_:)`` where that exists. Never with `zstd`.
+    public let deflate: Bool
     /// The most subscriptions this connection may hold at once.
     public let maxSubscriptions: Int
 
@@ -31,10 +34,12 @@ public final class Subscriber: Sendable {
         nextID.wrappingAdd(1, ordering: .relaxed).oldValue
     }
 
-    /// Creates a subscriber whose queue holds at most `maxQueuedBytes` of frames.
-    public init(zstd: Bool, maxQueuedBytes: Int, policy: SlowConsumerPolicy, maxSubscriptions: Int = 1000) {
+    /// Creates a subscriber whose queue holds at most `maxQueuedBytes` of frames; `deflate`
+    /// when its connection negotiated permessage-deflate.
+    public init(zstd: Bool, deflate: Bool = false, maxQueuedBytes: Int, policy: SlowConsumerPolicy, maxSubscriptions: Int = 1000) {
         self.id = Self.makeID()
         self.zstd = zstd
+        self.deflate = deflate && !zstd
         self.maxSubscriptions = maxSubscriptions
         self.state = Mutex(State(queue: OutboundQueue(maxBytes: maxQueuedBytes, policy: policy, zstd: zstd)))
     }

@@ -8,13 +8,14 @@ public import NIOCore
 /// Server frames are never masked, so one framing serves every connection.
 public enum WebSocketFraming {
     /// `payload` framed as one unmasked binary message with FIN set, and `payload` again as a
-    /// view into the framed bytes (so keeping both costs no second copy).
-    public static func binaryMessage(_ payload: ByteBuffer) -> (framed: ByteBuffer, payload: ByteBuffer) {
+    /// view into the framed bytes (so keeping both costs no second copy). `rsv1` marks the
+    /// payload as compressed by permessage-deflate (RFC 7692 §6).
+    public static func binaryMessage(_ payload: ByteBuffer, rsv1: Bool = false) -> (framed: ByteBuffer, payload: ByteBuffer) {
         let length = payload.readableBytes
         let headerLength = length < 126 ? 2 : (length <= 0xFFFF ? 4 : 10)
         var framed = ByteBuffer()
         framed.reserveCapacity(headerLength + length)
-        framed.writeInteger(UInt8(0x82))  // FIN, binary
+        framed.writeInteger(UInt8(rsv1 ? 0xC2 : 0x82))  // FIN, (RSV1,) binary
         switch headerLength {
         case 2: framed.writeInteger(UInt8(length))
         case 4:
