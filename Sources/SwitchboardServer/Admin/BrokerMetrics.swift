@@ -17,6 +17,8 @@ final class BrokerMetrics: Sendable {
         case zstd
         /// `Content-Encoding: gzip`.
         case gzip
+        /// A permessage-deflate WebSocket message (RFC 7692).
+        case deflate
 
         /// The encoding of an HTTP answer sent in `coding`.
         init(_ coding: ContentCoding) {

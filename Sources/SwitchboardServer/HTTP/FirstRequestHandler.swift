@@ -88,7 +88,7 @@ final class FirstRequestHandler: ChannelInboundHandler, RemovableChannelHandler 
         guard case .success(let accepted)? = channel.webSocket.checkWithoutSuspending(.init(head: handshake.request, body: .init(buffer: ByteBuffer())), remote: remote) else {
             return false
         }
-        context.write(wrapOutboundOut(handshake.response(subprotocol: accepted.upgrade.subprotocol)), promise: nil)
+        context.write(wrapOutboundOut(handshake.response(subprotocol: accepted.upgrade.subprotocol, extensions: accepted.upgrade.deflate?.response)), promise: nil)
         let channel = context.channel
         leave(context: context)
         do {

@@ -13,6 +13,8 @@ struct UpgradeRequest: Sendable {
     var zstd: Bool
     /// Topics to subscribe to at connect, live only, in order and without repeats.
     var topics: [String]
+    /// The permessage-deflate offer accepted from `Sec-WebSocket-Extensions`, if any (never on zstd).
+    var deflate: PerMessageDeflate.Agreement?
 
     /// Parses and checks the request; throws the contract's 400 on anything bad.
     init(_ request: Request) throws(APIError) {
@@ -36,6 +38,7 @@ struct UpgradeRequest: Sendable {
             subprotocol = chosen
             zstd = chosen == Self.zstdProtocol
         }
+        deflate = PerMessageDeflate.negotiate(request.headers[values: .secWebSocketExtensions], zstd: zstd)
         topics = []
         if let list = request.uri.queryParameters.get("topics") {
             for name in list.split(separator: ",", omittingEmptySubsequences: false).map(String.init) {

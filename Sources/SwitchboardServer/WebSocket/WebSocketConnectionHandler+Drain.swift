@@ -33,8 +33,13 @@ extension WebSocketConnectionHandler {
                     now = time
                     metrics.latency(transport: .ws, publishedAt: ts, now: time)
                 }
-                tally.add(frame, zstd: subscriber.zstd)
-                frames.append(.message(frame.webSocketMessage(zstd: subscriber.zstd)))
+                if subscriber.deflate, let deflated = frame.webSocketDeflated(PerMessageDeflate.deflate) {
+                    tally.add(frame, deflated: deflated)
+                    frames.append(.message(deflated))
+                } else {
+                    tally.add(frame, zstd: subscriber.zstd)
+                    frames.append(.message(frame.webSocketMessage(zstd: subscriber.zstd)))
+                }
             case .close(let code, let reason):
                 close = (code, reason)
             }
@@ -91,6 +96,10 @@ struct DrainTally {
     var plainBytes = 0
     /// Bytes sent as zstd frames.
     var zstdBytes = 0
+    /// Payload bytes sent as permessage-deflate messages.
+    var deflateBytes = 0
+    /// The same messages' payload bytes before compression.
+    var deflateUncompressedBytes = 0
     /// All bytes before compression.
     var uncompressedBytes = 0
     /// Events in the frames.
@@ -104,10 +113,20 @@ struct DrainTally {
         events += Int(frame.lastSeq - frame.firstSeq + 1)
     }
 
+    /// Counts `frame` as sent deflated, as the finished message `deflated`.
+    mutating func add(_ frame: EncodedFrame, deflated: ByteBuffer) {
+        let length = (deflated.getInteger(at: deflated.readerIndex + 1, as: UInt8.self) ?? 0) & 0x7F
+        let header = length < 126 ? 2 : (length == 126 ? 4 : 10)  // RFC 6455 §5.2: 7, 16 or 64-bit length
+        deflateBytes += deflated.readableBytes - header
+        deflateUncompressedBytes += frame.plain.readableBytes
+        events += Int(frame.lastSeq - frame.firstSeq + 1)
+    }
+
     /// Records the totals.
     func record(in metrics: BrokerMetrics) {
         if plainBytes > 0 { metrics.sent(transport: .ws, encoding: .identity, bytes: plainBytes, uncompressedBytes: plainBytes) }
         if zstdBytes > 0 { metrics.sent(transport: .ws, encoding: .zstd, bytes: zstdBytes, uncompressedBytes: uncompressedBytes - plainBytes) }
+        if deflateBytes > 0 { metrics.sent(transport: .ws, encoding: .deflate, bytes: deflateBytes, uncompressedBytes: deflateUncompressedBytes) }
         metrics.delivered(transport: .ws, events: events)
     }
 }

@@ -12,7 +12,9 @@ import SwitchboardCore
 /// subscriber's queue, pings are a timer on the loop, and requests go to the
 /// ``WebSocketSession``, which runs a task only while requests are pending.
 ///
-/// The protocol duties it takes on (RFC 6455): masked client frames only, no reserved bits,
+/// The protocol duties it takes on (RFC 6455): masked client frames only, no reserved bits but
+/// RSV1 on the first frame of a compressed message when permessage-deflate was negotiated
+/// (RFC 7692; inflated up to the frame limit, 1009 beyond, 1007 for bad deflate data),
 /// fragmented messages reassembled up to the frame limit (1009 beyond), text must be UTF-8
 /// (1007), pings answered, a close answered with the same code and the connection closed, a
 /// close it sends followed by at most ``closeWait`` for the client's answer, and a ping every
@@ -39,8 +41,8 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
     var encoderContext: ChannelHandlerContext?
     /// How a drain of this connection is asked for: one entry in its loop's batch of wake-ups.
     var drainWakeup: (wakeups: LoopWakeups, wakeup: LoopWakeups.Wakeup)?
-    /// A fragmented message being reassembled.
-    private var fragments: (opcode: WebSocketOpcode, data: ByteBuffer)?
+    /// A fragmented message being reassembled, and whether it is compressed (permessage-deflate).
+    private var fragments: (opcode: WebSocketOpcode, data: ByteBuffer, compressed: Bool)?
     /// A close was sent: nothing but the close answer is expected now.
     private(set) var closeSent = false
     private var awaitingPong = false
@@ -125,25 +127,28 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
-        guard frame.maskKey != nil, !frame.rsv1, !frame.rsv2, !frame.rsv3 else {
+        // RSV1 marks a compressed message (RFC 7692 §6): only on a message's first frame, and
+        // only when permessage-deflate was negotiated.
+        let compressedStart = frame.rsv1 && session.subscriber.deflate && (frame.opcode == .text || frame.opcode == .binary)
+        guard frame.maskKey != nil, !frame.rsv1 || compressedStart, !frame.rsv2, !frame.rsv3 else {
             return fail(.protocolError, "client frames must be masked and use no reserved bits")
         }
         switch frame.opcode {
         case .text, .binary:
             guard fragments == nil else { return fail(.protocolError, "a new message began before the last one ended") }
             if frame.fin {
-                message(frame.opcode, frame.unmaskedData)
+                message(frame.opcode, frame.unmaskedData, compressed: compressedStart)
             } else {
-                fragments = (frame.opcode, frame.unmaskedData)
+                fragments = (frame.opcode, frame.unmaskedData, compressedStart)
             }
         case .continuation:
-            guard let (opcode, first) = fragments else { return fail(.protocolError, "continuation without a message") }
+            guard let (opcode, first, compressed) = fragments else { return fail(.protocolError, "continuation without a message") }
             var data = first
             var more = frame.unmaskedData
             guard data.readableBytes + more.readableBytes <= maxMessageBytes else { return fail(.messageTooLarge, Self.tooBigReason) }
             data.writeBuffer(&more)
-            fragments = frame.fin ? nil : (opcode, data)
-            if frame.fin { message(opcode, data) }
+            fragments = frame.fin ? nil : (opcode, data, compressed)
+            if frame.fin { message(opcode, data, compressed: compressed) }
         case .ping:
             guard frame.fin, !closeSent else { return }
             context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)), promise: nil)
@@ -156,7 +161,15 @@ final class WebSocketConnectionHandler: ChannelInboundHandler, RemovableChannelH
         }
     }
 
-    private func message(_ opcode: WebSocketOpcode, _ data: ByteBuffer) {
+    private func message(_ opcode: WebSocketOpcode, _ received: ByteBuffer, compressed: Bool) {
+        var data = received
+        if compressed {
+            switch PerMessageDeflate.inflate(received, limit: maxMessageBytes) {
+            case .message(let inflated): data = inflated
+            case .tooBig: return fail(.messageTooLarge, Self.tooBigReason)
+            case .invalid: return fail(.dataInconsistentWithMessage, "compressed message is not valid deflate data")
+            }
+        }
         if opcode == .text {
             guard let text = String(validating: data.readableBytesView, as: UTF8.self) else {
                 return fail(.dataInconsistentWithMessage, "text frames must be UTF-8")

@@ -95,6 +95,7 @@ struct WebSocketEndpoint: Sendable {
         case .success(let accepted):
             var headers = HTTPFields()
             if let subprotocol = accepted.upgrade.subprotocol { headers[.secWebSocketProtocol] = subprotocol }
+            if let deflate = accepted.upgrade.deflate { headers[.secWebSocketExtensions] = deflate.response }
             return .success((accepted, headers))
         case .failure(let error):
             RejectionLogMiddleware<BrokerRequestContext>.logRejection(error, of: request, remote: remote, logger: logger)
@@ -106,6 +107,7 @@ struct WebSocketEndpoint: Sendable {
     func makeHandler(_ accepted: Accepted) -> WebSocketConnectionHandler {
         let subscriber = Subscriber(
             zstd: accepted.upgrade.zstd,
+            deflate: accepted.upgrade.deflate != nil,
             maxQueuedBytes: configuration.subscriberQueueBytes,
             policy: configuration.slowConsumer,
             maxSubscriptions: configuration.maxSubscriptionsPerConnection

@@ -100,10 +100,12 @@ struct WebSocketHandshake: Equatable {
         HTTPRequest(method: .get, scheme: "http", authority: host, path: target, headerFields: fields)
     }
 
-    /// The `101 Switching Protocols` answer, with `subprotocol` when one was chosen.
-    func response(subprotocol: String?) -> ByteBuffer {
+    /// The `101 Switching Protocols` answer, with `subprotocol` when one was chosen and
+    /// `extensions` (the `Sec-WebSocket-Extensions` value) when one was accepted.
+    func response(subprotocol: String?, extensions: String? = nil) -> ByteBuffer {
         var text = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\nSec-WebSocket-Accept: \(Self.accept(key: key))\r\n"
         if let subprotocol { text += "Sec-WebSocket-Protocol: \(subprotocol)\r\n" }
+        if let extensions { text += "Sec-WebSocket-Extensions: \(extensions)\r\n" }
         text += "\r\n"
         return ByteBuffer(string: text)
     }
