@@ -273,9 +273,17 @@ export const cases = [
     same(c.protocol, "switchboard.v1");
     if (env.deflate) ok(/permessage-deflate/.test(c.extensions), `the broker accepted permessage-deflate (extensions: "${c.extensions}")`);
     const payloads = Array.from({ length: 10 }, (_, i) => `{"n":${i},"pad":"${"ab".repeat(3000 + i)}"}`);
+    const before = (await api(env, "GET", "/v1/admin/stats")).body;
     for (const p of payloads) await publisher.publish(topic, p, { contentType: "application/json" });
     await until(() => log.length === 10, 10000, "10 events");
     same(shown(log), payloads);
+    if (env.deflate) {
+      // The broker counts what it put on the wire: deflated frames are a fraction of the events.
+      const after = (await api(env, "GET", "/v1/admin/stats")).body;
+      const sent = after.bytes_sent_total - before.bytes_sent_total;
+      const uncompressed = after.bytes_sent_uncompressed_total - before.bytes_sent_uncompressed_total;
+      ok(sent * 4 < uncompressed, `the frames were really deflated (${sent} bytes sent for ${uncompressed})`);
+    }
   }],
 
   ["SSE fallback: WebSocket refused on the way, resumes from the held position", async (env, client) => {
